@@ -1,0 +1,85 @@
+// Access and refresh tokens: HS256 JWTs (jose). Refresh tokens rotate inside a family; reuse revokes the family.
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { randomUUID } from 'node:crypto';
+import type { Role } from '../domain/types.ts';
+
+export interface AccessClaims {
+  userId: number;
+  role: Role;
+  epoch: number;
+}
+
+export interface RefreshClaims {
+  userId: number;
+  jti: string;
+  familyId: string;
+}
+
+export class TokenError extends Error {}
+
+const ISSUER = 'switchboard';
+
+export class TokenService {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    readonly accessTtlS: number,
+    readonly refreshTtlS: number,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async signAccess(c: AccessClaims): Promise<string> {
+    return new SignJWT({ typ: 'access', role: c.role, ep: c.epoch })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(String(c.userId))
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setJti(randomUUID())
+      .setExpirationTime(Math.floor(Date.now() / 1000) + this.accessTtlS)
+      .sign(this.key);
+  }
+
+  async signRefresh(userId: number, familyId: string): Promise<{ token: string; jti: string; expiresAt: number }> {
+    const jti = randomUUID();
+    const exp = Math.floor(Date.now() / 1000) + this.refreshTtlS;
+    const token = await new SignJWT({ typ: 'refresh', fam: familyId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(String(userId))
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setJti(jti)
+      .setExpirationTime(exp)
+      .sign(this.key);
+    return { token, jti, expiresAt: exp * 1000 };
+  }
+
+  private async verify(token: string, typ: 'access' | 'refresh') {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw new TokenError('malformed token');
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER });
+      if (payload.typ !== typ) throw new TokenError(`not an ${typ} token`);
+      const userId = Number(payload.sub);
+      if (!Number.isSafeInteger(userId) || userId <= 0) throw new TokenError('bad subject');
+      return { payload, userId };
+    } catch (err) {
+      if (err instanceof TokenError) throw err;
+      if (err instanceof joseErrors.JOSEError) throw new TokenError(err.code);
+      throw new TokenError('invalid token');
+    }
+  }
+
+  async verifyAccess(token: string): Promise<AccessClaims> {
+    const { payload, userId } = await this.verify(token, 'access');
+    const role = payload.role;
+    if (role !== 'customer' && role !== 'rep' && role !== 'admin') throw new TokenError('bad role');
+    return { userId, role, epoch: Number(payload.ep ?? 0) };
+  }
+
+  async verifyRefresh(token: string): Promise<RefreshClaims> {
+    const { payload, userId } = await this.verify(token, 'refresh');
+    if (typeof payload.jti !== 'string' || typeof payload.fam !== 'string') throw new TokenError('bad refresh token');
+    return { userId, jti: payload.jti, familyId: payload.fam };
+  }
+}

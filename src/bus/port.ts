@@ -1,0 +1,40 @@
+// The fan-out port: events that services publish after a commit, delivered to every instance's gateway.
+import type { Message } from '../domain/types.ts';
+
+export interface RepCard {
+  id: number;
+  userId: number;
+  username: string;
+  firstName: string;
+}
+
+export interface CustomerCard {
+  id: number;
+  userId: number;
+  username: string;
+}
+
+export type BusEvent =
+  | { kind: 'message'; conversationId: string; message: Message }
+  | { kind: 'typing'; conversationId: string; userId: number; username: string; typing: boolean }
+  | { kind: 'read'; conversationId: string; userId: number; username: string; seq: number }
+  | { kind: 'assigned'; conversationId: string; rep: RepCard; customer: CustomerCard; fromRep?: RepCard }
+  | { kind: 'requeued'; conversationId: string; customerUserId: number; rep: RepCard | null; reason: 'transfer' | 'requeued' }
+  | {
+      kind: 'closed';
+      conversationId: string;
+      by: 'rep' | 'customer' | 'system';
+      reason: string;
+      repUserId: number | null;
+      /** The socket that sent the close gets the redirect before `closed`. */
+      originSocket?: string;
+      redirectId?: string;
+    }
+  | { kind: 'queue_changed' }
+  | { kind: 'logout'; userId: number };
+
+export interface Bus {
+  publish(event: BusEvent): Promise<void>;
+  subscribe(listener: (event: BusEvent) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+// The nouns of Switchboard as plain data: users, profiles, conversations, messages.
+
+export type Role = 'customer' | 'rep' | 'admin';
+export type ConversationStatus = 'new' | 'queued' | 'assigned' | 'closed' | 'abandoned';
+export type RepStatus = 'online' | 'away' | 'offline';
+export type ClosedBy = 'rep' | 'customer' | 'system' | 'admin';
+
+export interface User {
+  id: number;
+  username: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  role: Role;
+  tokenEpoch: number;
+}
+
+export interface CustomerProfile {
+  id: number;
+  userId: number;
+  phoneNumber: number;
+}
+
+export interface RepProfile {
+  id: number;
+  userId: number;
+  maxCapacity: number;
+  status: RepStatus;
+  load: number;
+  lastAssignedAt: number | null;
+  watched: boolean;
+}
+
+/** A user with whichever profile its role carries. */
+export interface Identity {
+  user: User;
+  customer?: CustomerProfile;
+  rep?: RepProfile;
+}
+
+export interface Conversation {
+  id: string;
+  customerId: number;
+  repId: number | null;
+  status: ConversationStatus;
+  queueSeq: number | null;
+  queuedAt: number | null;
+  assignedAt: number | null;
+  closedAt: number | null;
+  closedBy: string | null;
+  lastSeq: number;
+  version: number;
+  rating: number | null;
+  ratingComment: string | null;
+  createdAt: number;
+}
+
+export interface Message {
+  id: number;
+  conversationId: string;
+  authorId: number;
+  username: string;
+  text: string;
+  seq: number;
+  clientId: string | null;
+  timestamp: number;
+}
+
+export interface ConversationWithLatest extends Conversation {
+  latestMessage: Message | null;
+}
+
+export interface RepWithUser extends RepProfile {
+  user: User;
+}

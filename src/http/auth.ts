@@ -1,0 +1,32 @@
+// Request authentication: resolves the Bearer token to an Identity and exposes role guards.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { forbidden, unauthorized } from '../domain/errors.ts';
+import type { Identity, Role } from '../domain/types.ts';
+import type { Accounts } from '../services/accounts.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity?: Identity;
+  }
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^(?:Bearer|JWT)\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : undefined;
+}
+
+/** A preHandler that demands a valid access token, and optionally one of the given roles. */
+export function requireAuth(accounts: Accounts, roles?: Role[]) {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw unauthorized('Authentication credentials were not provided.');
+    request.identity = await accounts.authenticate(token);
+    if (roles && !roles.includes(request.identity.user.role)) throw forbidden();
+  };
+}
+
+export function identityOf(request: FastifyRequest): Identity {
+  if (!request.identity) throw unauthorized();
+  return request.identity;
+}

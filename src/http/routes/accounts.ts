@@ -1,0 +1,98 @@
+// Accounts routes: the original's registration and token endpoints, plus logout, login alias and /api/me/.
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { AppServices } from '../../app-services.ts';
+import { badRequest } from '../../domain/errors.ts';
+import { requireAuth, identityOf } from '../auth.ts';
+import { customerJson, CustomerSchema, ErrorSchema, repJson, RepSchema, userJson, UserSchema } from '../representations.ts';
+import { registerRep } from '../../services/reps.ts';
+
+const NO_NUL = '^[^\\u0000]*$';
+const UserInput = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\w.@+-]+$' }),
+  email: Type.Optional(Type.String({ maxLength: 254, pattern: '^$|^[^@\\s\\u0000]+@[^@\\s\\u0000]+$' })),
+  first_name: Type.Optional(Type.String({ maxLength: 150, pattern: NO_NUL })),
+  last_name: Type.Optional(Type.String({ maxLength: 150, pattern: NO_NUL })),
+});
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+
+const RegisterCustomer = Type.Object({ user: UserInput, phone_number: Type.Integer({ minimum: 0, maximum: 999_999_999_999_999 }), password: Password, password1: Password });
+const RegisterRep = Type.Object({ user: UserInput, max_capacity: Type.Integer({ minimum: 0, maximum: 10_000 }), password: Password, password1: Password });
+const Credentials = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }), password: Type.String({ minLength: 1, maxLength: 1024 }) });
+const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() });
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema };
+
+type UserIn = { username: string; email?: string; first_name?: string; last_name?: string };
+const normUser = (u: UserIn) => ({ username: u.username, email: u.email ?? '', first_name: u.first_name ?? '', last_name: u.last_name ?? '' });
+
+function checkPasswords(body: { password: string; password1: string }) {
+  if (body.password !== body.password1) throw badRequest("Password fields didn't match.", { password: ["Password fields didn't match."] });
+}
+
+export async function accountRoutes(app: FastifyInstance, s: AppServices): Promise<void> {
+  const registerLimit = { rateLimit: { max: s.config.rateRegisterPerMin, timeWindow: 60_000 } };
+  const tokenLimit = { rateLimit: { max: s.config.rateTokenPerMin, timeWindow: 60_000 } };
+
+  app.post<{ Body: { user: UserIn; phone_number: number; password: string; password1: string } }>(
+    '/api/register_customer/',
+    { config: registerLimit, schema: { tags: ['accounts'], body: RegisterCustomer, response: { 201: CustomerSchema, ...errors } } },
+    async (req, reply) => {
+      checkPasswords(req.body);
+      const { user, profile } = await s.accounts.registerCustomer(normUser(req.body.user), req.body.password, req.body.phone_number);
+      return reply.status(201).send(customerJson(user, profile));
+    },
+  );
+
+  app.post<{ Body: { user: UserIn; max_capacity: number; password: string; password1: string } }>(
+    '/api/register_customer_rep/',
+    { config: registerLimit, schema: { tags: ['accounts'], body: RegisterRep, response: { 201: Type.Object({ id: Type.Integer(), user: UserSchema, max_capacity: Type.Integer(), status: Type.String(), load: Type.Integer() }), ...errors } } },
+    async (req, reply) => {
+      checkPasswords(req.body);
+      const { user, profile } = await s.accounts.registerRep(normUser(req.body.user), req.body.password, req.body.max_capacity);
+      await registerRep(s.ctx, profile);
+      return reply.status(201).send({ id: profile.id, user: userJson(user), max_capacity: profile.maxCapacity, status: profile.status, load: profile.load });
+    },
+  );
+
+  for (const path of ['/auth/token/', '/auth/login/']) {
+    app.post<{ Body: { username: string; password: string } }>(
+      path,
+      { config: tokenLimit, schema: { tags: ['accounts'], body: Credentials, response: { 200: TokenPair, ...errors } } },
+      async (req) => s.accounts.login(req.body.username, req.body.password),
+    );
+  }
+
+  app.post<{ Body: { refresh: string } }>(
+    '/auth/token/refresh/',
+    { config: tokenLimit, schema: { tags: ['accounts'], body: Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }), response: { 200: TokenPair, ...errors } } },
+    async (req) => s.accounts.refresh(req.body.refresh),
+  );
+
+  app.post(
+    '/auth/logout/',
+    { preHandler: requireAuth(s.accounts), schema: { tags: ['accounts'], response: { 200: Type.Object({ detail: Type.String() }), 401: ErrorSchema } } },
+    async (req) => {
+      await s.accounts.logout(identityOf(req).user.id);
+      return { detail: 'Successfully logged out.' };
+    },
+  );
+
+  app.get(
+    '/api/me/',
+    {
+      preHandler: requireAuth(s.accounts),
+      schema: {
+        tags: ['accounts'],
+        response: {
+          200: Type.Object({ user: UserSchema, role: Type.String(), profile: Type.Union([CustomerSchema, RepSchema, Type.Null()]) }),
+          401: ErrorSchema,
+        },
+      },
+    },
+    async (req) => {
+      const id = identityOf(req);
+      const profile = id.customer ? customerJson(id.user, id.customer) : id.rep ? repJson(id.user, id.rep) : null;
+      return { user: userJson(id.user), role: id.user.role, profile };
+    },
+  );
+}

@@ -1,0 +1,93 @@
+// Process entry: config -> store, routing, fan-out -> app -> listen. SIGTERM and SIGINT drain.
+import { loadConfig, resolveJwtSecret, ConfigError, type Config } from './config.ts';
+import { buildApp } from './app.ts';
+import { openPostgres, openSqlite } from './store/open.ts';
+import { lockDataDir, InstanceLockError } from './store/data-dir-lock.ts';
+import { holdPostgresSingleton } from './store/pg-singleton.ts';
+import { MemoryRouter } from './routing/memory-router.ts';
+import { MemoryBus } from './bus/memory-bus.ts';
+import { join } from 'node:path';
+import { redactUrl } from './app.ts';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  try {
+    if (config.redisUrl) {
+      const { startScaledOut } = await import('./scaled.ts');
+      await startScaledOut(config, cleanups);
+      return;
+    }
+    let store;
+    if (config.databaseUrl) {
+      // In-process routing on a shared database would let two processes route independently.
+      cleanups.push(await holdPostgresSingleton(config.databaseUrl));
+      store = await openPostgres({ url: config.databaseUrl, poolSize: config.databasePoolSize });
+    } else {
+      cleanups.push(lockDataDir(config.dataDir));
+      store = await openSqlite({ file: join(config.dataDir, 'switchboard.sqlite3') });
+    }
+    const { app, gateway } = await buildApp({
+      config,
+      store,
+      router: new MemoryRouter(),
+      bus: new MemoryBus(),
+      jwtSecret: resolveJwtSecret(config),
+      logger: loggerOptions(config),
+    });
+    await app.listen({ port: config.port, host: config.host });
+    onSignals(async () => {
+      gateway.stop();
+      await app.close();
+      await store.close();
+      for (const c of cleanups.reverse()) await c();
+    });
+  } catch (err) {
+    for (const c of cleanups.reverse()) await c();
+    if (err instanceof InstanceLockError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(3);
+    }
+    throw err;
+  }
+}
+
+export function loggerOptions(config: Config) {
+  return {
+    level: config.logLevel,
+    serializers: {
+      req: (req: { method: string; url: string; id: string }) => ({ method: req.method, url: redactUrl(req.url), id: req.id }),
+    },
+  };
+}
+
+export function onSignals(drain: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal} received, draining\n`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    drain()
+      .then(() => process.exit(0))
+      .catch(() => process.exit(1));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`Failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

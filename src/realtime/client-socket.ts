@@ -1,0 +1,75 @@
+// One connected WebSocket: who it is, what it has been sent, its frame budget, and its ordered work chain.
+import { randomUUID } from 'node:crypto';
+import type { WebSocket } from 'ws';
+import type { Identity } from '../domain/types.ts';
+
+const MAX_BUFFERED = 1024 * 1024;
+
+export class ClientSocket {
+  readonly id = randomUUID();
+  identity: Identity | undefined;
+  conversationId: string | undefined;
+  /** Highest message seq this socket has been sent: live frames at or below it are duplicates.
+   *  -1 until the socket's place in the history is known; no message is sent before that. */
+  lastSeqSent = -1;
+  ready = false;
+  alive = true;
+  closed = false;
+  /** Frames received before authentication finished, handled in order once it has. */
+  readonly pending: string[] = [];
+  /** A queued customer: gets `queued` frames as its position moves. */
+  waiting = false;
+  lastPosition = 0;
+  lastQueuedFrameAt = 0;
+  private windowStart = 0;
+  private windowCount = 0;
+  private warnedThisWindow = 0;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly kind: 'chat' | 'agent',
+    private readonly framesPerS: number,
+  ) {}
+
+  get userId(): number {
+    return this.identity!.user.id;
+  }
+
+  /** Sends unless the peer is too slow: past 1 MiB unsent, the socket is closed with 1013. */
+  send(frame: string): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(frame);
+    if (this.ws.bufferedAmount > MAX_BUFFERED) this.close(1013, 'Client too slow');
+  }
+
+  close(code: number, reason = ''): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+  }
+
+  /** A fixed one-second window; true when this frame is over budget (and should be dropped). */
+  overRate(now: number): { drop: boolean; warn: boolean } {
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowCount = 0;
+      this.warnedThisWindow = 0;
+    }
+    this.windowCount++;
+    if (this.windowCount <= this.framesPerS) return { drop: false, warn: false };
+    // Each dropped frame is answered, up to a bound, so that a flood cannot make us flood back.
+    const warn = this.warnedThisWindow < this.framesPerS * 5;
+    this.warnedThisWindow++;
+    return { drop: true, warn };
+  }
+
+  /** Work for this socket runs one item at a time, in arrival order. */
+  enqueue(work: () => Promise<void>): void {
+    this.chain = this.chain.then(work).catch(() => undefined);
+  }
+}

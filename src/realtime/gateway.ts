@@ -1,0 +1,449 @@
+// The WebSocket gateway: authenticates sockets, turns client frames into service calls, and turns bus
+// events into server frames for this instance's sockets.
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket, RawData } from 'ws';
+import type { AppServices } from '../app-services.ts';
+import type { BusEvent } from '../bus/port.ts';
+import { DomainError } from '../domain/errors.ts';
+import type { Conversation, Message } from '../domain/types.ts';
+import { isUuid } from '../store/uuid.ts';
+import { bearerToken } from '../http/auth.ts';
+import { ClientSocket } from './client-socket.ts';
+import { SocketRegistry } from './registry.ts';
+import { Presence } from './presence.ts';
+import { QueueNotifier } from './queue-notifier.ts';
+import { errorFrame, FrameError, messageFrame, parseClientFrame, queuedFrame, type ClientFrame } from './frames.ts';
+import { enqueueConversation } from '../services/enqueue.ts';
+import { sendMessage } from '../services/messages.ts';
+import { closeConversation } from '../services/close.ts';
+import { updateRepSettings } from '../services/reps.ts';
+
+export const CLOSE = {
+  normal: 1000,
+  restarting: 1012,
+  tooSlow: 1013,
+  badToken: 4401,
+  forbidden: 4403,
+  notFound: 4404,
+  closed: 4409,
+} as const;
+
+type Handler = (s: ClientSocket, f: ClientFrame) => Promise<void>;
+
+export class Gateway {
+  readonly registry = new SocketRegistry();
+  readonly presence: Presence;
+  readonly notifier: QueueNotifier;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private draining = false;
+  private readonly handlers: Record<ClientFrame['type'], Handler>;
+
+  constructor(
+    private readonly s: AppServices,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.presence = new Presence(
+      s.ctx,
+      {
+        repGraceMs: s.config.repGraceMs,
+        customerGraceMs: s.config.customerGraceMs,
+        repHasSocket: (repId) => this.registry.agents(repId).size > 0,
+        customerHasSocket: (conversationId) => [...this.registry.conversation(conversationId)].some((x) => x.identity?.customer && !x.closed),
+      },
+      log,
+    );
+    this.notifier = new QueueNotifier(this.registry, s.queueViewer, (err) => log.error({ err }, 'queue notifier failed'));
+    this.handlers = {
+      message: (sock, f) => this.onMessage(sock, f as Extract<ClientFrame, { type: 'message' }>),
+      typing: (sock, f) => this.onTyping(sock, f as Extract<ClientFrame, { type: 'typing' }>),
+      read: (sock, f) => this.onRead(sock, f as Extract<ClientFrame, { type: 'read' }>),
+      close: (sock) => this.onClose(sock),
+      ping: async (sock) => sock.send('{"type":"pong"}'),
+    };
+  }
+
+  async start(app: FastifyInstance): Promise<void> {
+    this.unsubscribe = this.s.ctx.bus.subscribe((e) => this.onEvent(e));
+    app.get('/ws/customer_support/:conversationId', { websocket: true, schema: { hide: true } }, (ws, req) => this.acceptChat(ws, req));
+    app.get('/ws/agent', { websocket: true, schema: { hide: true } }, (ws, req) => this.acceptAgent(ws, req));
+    this.heartbeat = setInterval(() => this.beat(), this.s.config.heartbeatMs);
+    this.heartbeat.unref();
+    await this.presence.bootstrap();
+  }
+
+  /** Drains: new sockets are refused with 1012, open ones are told to reconnect elsewhere. */
+  stop(code: number = CLOSE.restarting): void {
+    this.draining = true;
+    clearInterval(this.heartbeat);
+    this.unsubscribe?.();
+    this.presence.stop();
+    this.notifier.stop();
+    for (const sock of [...this.registry.all]) sock.close(code, 'Server restarting');
+  }
+
+  private beat(): void {
+    for (const sock of this.registry.all) {
+      if (!sock.alive) {
+        sock.closed = true;
+        sock.ws.terminate();
+        continue;
+      }
+      sock.alive = false;
+      try {
+        sock.ws.ping();
+      } catch {
+        /* closing */
+      }
+    }
+  }
+
+  // ---- connecting
+
+  private token(req: FastifyRequest): string | undefined {
+    const header = bearerToken(req.headers.authorization);
+    if (header) return header;
+    const q = (req.query as Record<string, unknown>)?.token;
+    return typeof q === 'string' && q.length > 0 ? q : undefined;
+  }
+
+  /** Common to both endpoints: listeners go on at once, so that no early frame is lost. */
+  private open(ws: WebSocket, kind: 'chat' | 'agent'): ClientSocket {
+    const sock = new ClientSocket(ws, kind, this.s.config.wsFramesPerS);
+    this.registry.addUnauthenticated(sock);
+    this.s.metrics.socketsOpen.inc({ kind });
+    ws.on('pong', () => (sock.alive = true));
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onRaw(sock, data, isBinary));
+    ws.on('error', () => undefined);
+    ws.on('close', () => this.onSocketClosed(sock));
+    if (this.draining) sock.close(CLOSE.restarting, 'Server restarting');
+    return sock;
+  }
+
+  private async authenticate(sock: ClientSocket, req: FastifyRequest): Promise<boolean> {
+    const token = this.token(req);
+    if (!token) {
+      sock.close(CLOSE.badToken, 'Authentication required');
+      return false;
+    }
+    try {
+      sock.identity = await this.s.accounts.authenticate(token);
+      return true;
+    } catch {
+      sock.close(CLOSE.badToken, 'Invalid or expired token');
+      return false;
+    }
+  }
+
+  private acceptChat(ws: WebSocket, req: FastifyRequest): void {
+    const sock = this.open(ws, 'chat');
+    this.setUpChat(sock, req).catch((err) => {
+      this.log.error({ err }, 'chat socket setup failed');
+      sock.close(1011, 'Server error');
+    });
+  }
+
+  private async setUpChat(sock: ClientSocket, req: FastifyRequest): Promise<void> {
+    if (sock.closed || !(await this.authenticate(sock, req))) return;
+    const rawId = (req.params as { conversationId: string }).conversationId;
+    const identity = sock.identity!;
+    if (!isUuid(rawId)) return sock.close(CLOSE.notFound, 'No such conversation');
+    const store = this.s.ctx.store;
+    let conv = await store.getConversation(rawId.toLowerCase());
+    if (!conv) return sock.close(CLOSE.notFound, 'No such conversation');
+    const isCustomer = identity.customer !== undefined && conv.customerId === identity.customer.id;
+    const isRep = identity.rep !== undefined && conv.repId === identity.rep.id && conv.status === 'assigned';
+    if (!isCustomer && !isRep) {
+      // A foreign customer learns nothing it could not learn from 4404 either way.
+      return sock.close(identity.user.role === 'customer' && !isCustomer ? CLOSE.notFound : CLOSE.forbidden, 'Not a participant');
+    }
+    if (conv.status === 'closed') return sock.close(CLOSE.closed, 'Conversation closed');
+    if (sock.closed) return;
+    sock.conversationId = conv.id;
+    this.registry.addChat(sock);
+
+    const lastSeqParam = Number((req.query as Record<string, unknown>)?.last_seq);
+    const resume = Number.isSafeInteger(lastSeqParam) && lastSeqParam >= 0 ? lastSeqParam : undefined;
+
+    if (isCustomer) {
+      this.presence.customerBack(conv.id);
+      if (conv.status === 'new' || conv.status === 'abandoned') {
+        const out = await enqueueConversation(this.s.ctx, conv.id, {
+          onQueued: (position, estimate) => this.markWaiting(sock, position, estimate),
+          estimate: (position) => this.s.queueViewer.estimateFor(position),
+        });
+        conv = out.conversation;
+      }
+      if (!sock.waiting && conv.status !== 'assigned') {
+        // Already queued (a reconnect, or a second tab that lost the enqueue race): tell it its place.
+        await this.s.ctx.lock.run(async () => {
+          const view = await this.s.queueViewer.view();
+          const entry = view.entries.find((e) => e.conversationId === conv!.id);
+          if (entry && !sock.waiting) this.markWaiting(sock, entry.position, entry.estimatedWaitS);
+        });
+      }
+    }
+    // Resume: everything after last_seq first, then live frames with nothing missed or repeated.
+    if (resume !== undefined) {
+      sock.lastSeqSent = resume;
+      await this.fill(sock);
+    } else {
+      const lastSeq = (await store.getConversation(conv.id))?.lastSeq ?? conv.lastSeq;
+      if (sock.lastSeqSent < 0) sock.lastSeqSent = lastSeq;
+    }
+    this.ready(sock);
+  }
+
+  private markWaiting(sock: ClientSocket, position: number, estimate: number): void {
+    sock.waiting = true;
+    sock.lastPosition = position;
+    sock.lastQueuedFrameAt = Date.now();
+    sock.send(queuedFrame(position, estimate));
+  }
+
+  private acceptAgent(ws: WebSocket, req: FastifyRequest): void {
+    const sock = this.open(ws, 'agent');
+    this.setUpAgent(sock, req).catch((err) => {
+      this.log.error({ err }, 'agent socket setup failed');
+      sock.close(1011, 'Server error');
+    });
+  }
+
+  private async setUpAgent(sock: ClientSocket, req: FastifyRequest): Promise<void> {
+    if (sock.closed || !(await this.authenticate(sock, req))) return;
+    const rep = sock.identity!.rep;
+    if (!rep) return sock.close(CLOSE.forbidden, 'Only reps may connect here');
+    if (sock.closed) return;
+    this.registry.addAgent(sock, rep.id);
+    this.presence.repConnected(rep.id);
+    const current = await this.s.ctx.store.updateRep(rep.id, rep.watched ? {} : { watched: true });
+    // Back after the grace period: online again, which may pull from the queue at once.
+    if (current && current.status === 'offline') await updateRepSettings(this.s.ctx, rep.id, { status: 'online' });
+    sock.send(await this.notifier.agentSnapshot());
+    this.ready(sock);
+  }
+
+  private ready(sock: ClientSocket): void {
+    if (sock.closed) return;
+    sock.ready = true;
+    for (const raw of sock.pending.splice(0)) this.handleRaw(sock, raw);
+  }
+
+  private onSocketClosed(sock: ClientSocket): void {
+    sock.closed = true;
+    this.registry.remove(sock);
+    this.s.metrics.socketsOpen.dec({ kind: sock.kind });
+    if (!sock.identity || this.draining) return;
+    if (sock.kind === 'agent' && sock.identity.rep && this.registry.agents(sock.identity.rep.id).size === 0) {
+      this.presence.repDisconnected(sock.identity.rep.id);
+    }
+    if (sock.kind === 'chat' && sock.waiting && sock.conversationId && this.registry.customerSocketsOpen(sock.conversationId, sock.userId) === 0) {
+      this.presence.customerLeft(sock.conversationId);
+    }
+  }
+
+  // ---- frames in
+
+  private onRaw(sock: ClientSocket, data: RawData, isBinary: boolean): void {
+    if (sock.closed) return;
+    const rate = sock.overRate(Date.now());
+    if (rate.drop) {
+      if (rate.warn) sock.send(errorFrame('rate_limited', `More than ${this.s.config.wsFramesPerS} frames a second; this frame was dropped.`));
+      return;
+    }
+    const raw = isBinary ? null : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString();
+    if (raw === null) {
+      sock.send(errorFrame('bad_frame', 'Binary frames are not supported.'));
+      return;
+    }
+    if (!sock.ready) {
+      sock.pending.push(raw);
+      return;
+    }
+    this.handleRaw(sock, raw);
+  }
+
+  private handleRaw(sock: ClientSocket, raw: string): void {
+    let frame: ClientFrame;
+    try {
+      frame = parseClientFrame(raw);
+    } catch (err) {
+      if (err instanceof FrameError) sock.send(errorFrame(err.code, err.message));
+      return;
+    }
+    if (sock.kind === 'agent' && frame.type !== 'ping') {
+      sock.send(errorFrame('bad_frame', 'The agent socket takes only ping frames.'));
+      return;
+    }
+    sock.enqueue(async () => {
+      try {
+        await this.handlers[frame.type](sock, frame);
+      } catch (err) {
+        if (err instanceof DomainError) {
+          sock.send(errorFrame(err.status === 409 ? 'closed' : 'not_allowed', err.message));
+        } else {
+          this.log.error({ err }, 'frame handler failed');
+          sock.send(errorFrame('bad_frame', 'The frame could not be handled.'));
+        }
+      }
+    });
+  }
+
+  private async onMessage(sock: ClientSocket, f: Extract<ClientFrame, { type: 'message' }>): Promise<void> {
+    const identity = sock.identity!;
+    if (f.closeChat) {
+      if (!identity.rep) return sock.send(errorFrame('not_allowed', 'Only the rep may close the chat this way.'));
+      return this.onClose(sock);
+    }
+    const { message, duplicate } = await sendMessage(this.s.ctx, {
+      conversationId: sock.conversationId!,
+      authorId: identity.user.id,
+      username: identity.user.username,
+      text: f.text,
+      clientId: f.clientId,
+    });
+    // A retried client_id gets the stored frame back on this socket only.
+    if (duplicate) sock.send(messageFrame(message));
+  }
+
+  private async onTyping(sock: ClientSocket, f: Extract<ClientFrame, { type: 'typing' }>): Promise<void> {
+    const u = sock.identity!.user;
+    await this.s.ctx.bus.publish({ kind: 'typing', conversationId: sock.conversationId!, userId: u.id, username: u.username, typing: f.typing });
+  }
+
+  private async onRead(sock: ClientSocket, f: Extract<ClientFrame, { type: 'read' }>): Promise<void> {
+    const u = sock.identity!.user;
+    await this.s.ctx.bus.publish({ kind: 'read', conversationId: sock.conversationId!, userId: u.id, username: u.username, seq: f.seq });
+  }
+
+  private async onClose(sock: ClientSocket): Promise<void> {
+    const identity = sock.identity!;
+    const by = identity.rep ? 'rep' : 'customer';
+    const conv = await this.s.ctx.store.getConversation(sock.conversationId!);
+    if (!conv || conv.status === 'closed') return sock.send(errorFrame('closed', 'The conversation is already closed.'));
+    if (by === 'rep' && conv.repId !== identity.rep!.id) return sock.send(errorFrame('not_allowed', 'You no longer hold this conversation.'));
+    await closeConversation(this.s.ctx, { conversationId: conv.id, by, closingRepId: identity.rep?.id, originSocket: sock.id });
+  }
+
+  // ---- events out
+
+  private onEvent(e: BusEvent): void {
+    switch (e.kind) {
+      case 'message':
+        return this.deliverMessage(e.message);
+      case 'typing':
+      case 'read': {
+        const frame =
+          e.kind === 'typing'
+            ? JSON.stringify({ type: 'typing', conversation: e.conversationId, user: e.username, typing: e.typing })
+            : JSON.stringify({ type: 'read', conversation: e.conversationId, user: e.username, seq: e.seq });
+        for (const sock of this.registry.conversation(e.conversationId)) if (sock.ready && sock.userId !== e.userId) sock.send(frame);
+        return;
+      }
+      case 'assigned':
+        return this.onAssigned(e);
+      case 'requeued':
+        return this.onRequeued(e);
+      case 'closed':
+        return this.onClosed(e);
+      case 'queue_changed':
+        return this.notifier.poke();
+      case 'logout':
+        for (const sock of [...this.registry.user(e.userId)]) sock.close(CLOSE.badToken, 'Logged out');
+        return;
+    }
+  }
+
+  private deliverMessage(m: Message): void {
+    this.s.metrics.messagesRelayed.inc();
+    this.s.metrics.fanoutLag.observe(Math.max(0, Date.now() - m.timestamp) / 1000);
+    for (const sock of this.registry.conversation(m.conversationId)) {
+      if (sock.lastSeqSent < 0 || sock.closed) continue;
+      if (m.seq === sock.lastSeqSent + 1) {
+        sock.lastSeqSent = m.seq;
+        sock.send(messageFrame(m));
+      } else if (m.seq > sock.lastSeqSent + 1) {
+        // A gap (frames raced across instances, or a resume in flight): fill from the store, in order.
+        sock.enqueue(() => this.fill(sock));
+      }
+    }
+  }
+
+  private async fill(sock: ClientSocket): Promise<void> {
+    for (;;) {
+      const batch = await this.s.ctx.store.messagesAfter(sock.conversationId!, sock.lastSeqSent, 500);
+      for (const m of batch) {
+        // Live frames may have advanced the socket while this batch was read: skip what it has.
+        if (m.seq <= sock.lastSeqSent) continue;
+        if (m.seq !== sock.lastSeqSent + 1) return;
+        sock.lastSeqSent = m.seq;
+        sock.send(messageFrame(m));
+      }
+      if (batch.length < 500) return;
+    }
+  }
+
+  private onAssigned(e: Extract<BusEvent, { kind: 'assigned' }>): void {
+    this.s.metrics.conversationsAssigned.inc();
+    const toCustomer = JSON.stringify({ type: 'assigned', conversation: e.conversationId, rep: { id: e.rep.id, username: e.rep.username, first_name: e.rep.firstName } });
+    for (const sock of this.registry.conversation(e.conversationId)) {
+      if (sock.userId === e.customer.userId) {
+        sock.waiting = false;
+        sock.send(toCustomer);
+        this.presence.customerBack(e.conversationId);
+      } else if (e.fromRep && sock.userId === e.fromRep.userId) {
+        sock.send(JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'transfer' }));
+        sock.close(CLOSE.normal, 'Transferred');
+      }
+    }
+    const toRep = JSON.stringify({ type: 'assigned', conversation: e.conversationId, customer: { id: e.customer.id, username: e.customer.username } });
+    for (const sock of this.registry.agents(e.rep.id)) sock.send(toRep);
+    if (e.fromRep) {
+      const frame = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'transfer' });
+      for (const sock of this.registry.agents(e.fromRep.id)) sock.send(frame);
+    }
+  }
+
+  private onRequeued(e: Extract<BusEvent, { kind: 'requeued' }>): void {
+    const unassigned = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: e.reason });
+    const customers: ClientSocket[] = [];
+    for (const sock of [...this.registry.conversation(e.conversationId)]) {
+      if (sock.userId === e.customerUserId) customers.push(sock);
+      else if (e.rep && sock.userId === e.rep.userId) {
+        sock.send(unassigned);
+        sock.close(CLOSE.normal, 'Conversation requeued');
+      }
+    }
+    if (e.rep) for (const sock of this.registry.agents(e.rep.id)) sock.send(unassigned);
+    if (customers.length === 0) {
+      this.presence.customerLeft(e.conversationId);
+      return;
+    }
+    // The customer hears `queued` with its place, as soon as the router has it back.
+    this.s.queueViewer
+      .view()
+      .then((view) => {
+        const entry = view.entries.find((x) => x.conversationId === e.conversationId);
+        if (!entry) return;
+        for (const sock of customers) if (!sock.closed) this.markWaiting(sock, entry.position, entry.estimatedWaitS);
+      })
+      .catch((err) => this.log.error({ err }, 'requeue notice failed'));
+  }
+
+  private onClosed(e: Extract<BusEvent, { kind: 'closed' }>): void {
+    const closed = JSON.stringify({ type: 'closed', conversation: e.conversationId, by: e.by, reason: e.reason });
+    for (const sock of [...this.registry.conversation(e.conversationId)]) {
+      if (e.redirectId && sock.id === e.originSocket) sock.send(JSON.stringify({ type: 'redirect', redirect_id: e.redirectId }));
+      sock.waiting = false;
+      sock.send(closed);
+      sock.close(CLOSE.normal, 'Conversation closed');
+    }
+    this.presence.customerBack(e.conversationId);
+    if (e.repUserId !== null) {
+      const frame = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'closed' });
+      for (const sock of this.registry.user(e.repUserId)) if (sock.kind === 'agent') sock.send(frame);
+    }
+  }
+}
+
+export type { Conversation };

@@ -1,0 +1,73 @@
+// Presence and abandonment timers: a watched rep with no agent socket past REP_GRACE_MS goes offline
+// (its chats requeue); a queued customer with no socket past CUSTOMER_GRACE_MS abandons.
+import type { FastifyBaseLogger } from 'fastify';
+import type { ServiceContext } from '../services/context.ts';
+import { requeueRep } from '../services/reps.ts';
+import { abandonConversation } from '../services/abandon.ts';
+
+export interface PresenceOptions {
+  repGraceMs: number;
+  customerGraceMs: number;
+  /** Asked again when a timer fires: a socket may have come back on this instance. */
+  repHasSocket: (repId: number) => boolean;
+  customerHasSocket: (conversationId: string) => boolean;
+}
+
+export class Presence {
+  private readonly repTimers = new Map<number, NodeJS.Timeout>();
+  private readonly customerTimers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly opts: PresenceOptions,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  repConnected(repId: number): void {
+    clearTimeout(this.repTimers.get(repId));
+    this.repTimers.delete(repId);
+  }
+
+  repDisconnected(repId: number): void {
+    if (this.stopped || this.repTimers.has(repId)) return;
+    const timer = setTimeout(() => {
+      this.repTimers.delete(repId);
+      if (this.stopped || this.opts.repHasSocket(repId)) return;
+      requeueRep(this.ctx, repId).catch((err) => this.log.error({ err, repId }, 'presence requeue failed'));
+    }, this.opts.repGraceMs);
+    timer.unref();
+    this.repTimers.set(repId, timer);
+  }
+
+  customerBack(conversationId: string): void {
+    clearTimeout(this.customerTimers.get(conversationId));
+    this.customerTimers.delete(conversationId);
+  }
+
+  customerLeft(conversationId: string): void {
+    if (this.stopped || this.customerTimers.has(conversationId)) return;
+    const timer = setTimeout(() => {
+      this.customerTimers.delete(conversationId);
+      if (this.stopped || this.opts.customerHasSocket(conversationId)) return;
+      abandonConversation(this.ctx, conversationId).catch((err) => this.log.error({ err, conversationId }, 'abandon failed'));
+    }, this.opts.customerGraceMs);
+    timer.unref();
+    this.customerTimers.set(conversationId, timer);
+  }
+
+  /** After a start, nobody is connected yet: every watched rep and queued customer gets a full grace period. */
+  async bootstrap(): Promise<void> {
+    const snap = await this.ctx.store.routingSnapshot();
+    for (const rep of snap.reps) if (rep.watched && rep.status !== 'offline') this.repDisconnected(rep.id);
+    for (const c of snap.queue) this.customerLeft(c.id);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.repTimers.values()) clearTimeout(t);
+    for (const t of this.customerTimers.values()) clearTimeout(t);
+    this.repTimers.clear();
+    this.customerTimers.clear();
+  }
+}

@@ -1,0 +1,176 @@
+// The in-process Router: the queue as a sorted array by queue_seq, reps in a map. One process only.
+import { pickRep, type RepSlot } from '../domain/policy.ts';
+import type { RoutingSnapshot } from '../store/port.ts';
+import type { Proposal, QueueEntry, QueueStats, RejectFix, Router } from './port.ts';
+
+interface Held {
+  repId: number;
+  entry: QueueEntry;
+}
+
+export class MemoryRouter implements Router {
+  private queueList: QueueEntry[] = [];
+  private readonly queued = new Map<string, QueueEntry>();
+  private readonly held = new Map<string, Held>();
+  private readonly reps = new Map<number, RepSlot>();
+  /** Highest version seen per conversation: an older operation is a no-op (DESIGN R3). */
+  private readonly versions = new Map<string, number>();
+
+  async rebuild(s: RoutingSnapshot): Promise<void> {
+    this.queueList = [];
+    this.queued.clear();
+    this.held.clear();
+    this.reps.clear();
+    this.versions.clear();
+    for (const r of s.reps) {
+      this.reps.set(r.id, { repId: r.id, status: r.status, load: 0, maxCapacity: r.maxCapacity, lastAssignedAt: r.lastAssignedAt });
+    }
+    for (const c of s.assigned) {
+      if (c.repId === null) continue;
+      const entry = { conversationId: c.id, queueSeq: c.queueSeq ?? 0, customerId: c.customerId, queuedAt: c.queuedAt ?? c.createdAt, version: c.version };
+      this.held.set(c.id, { repId: c.repId, entry });
+      const rep = this.reps.get(c.repId);
+      if (rep) rep.load++;
+      this.versions.set(c.id, c.version);
+    }
+    for (const c of s.queue) {
+      this.insert({ conversationId: c.id, queueSeq: c.queueSeq ?? 0, customerId: c.customerId, queuedAt: c.queuedAt ?? c.createdAt, version: c.version });
+    }
+  }
+
+  private insert(entry: QueueEntry): void {
+    if (this.queued.has(entry.conversationId)) return;
+    this.queued.set(entry.conversationId, entry);
+    this.versions.set(entry.conversationId, Math.max(entry.version, this.versions.get(entry.conversationId) ?? 0));
+    // Binary search for the place by queue_seq: a requeued conversation goes back to its original place.
+    let lo = 0;
+    let hi = this.queueList.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.queueList[mid].queueSeq < entry.queueSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queueList.splice(lo, 0, entry);
+  }
+
+  private unqueue(conversationId: string): QueueEntry | undefined {
+    const entry = this.queued.get(conversationId);
+    if (!entry) return undefined;
+    this.queued.delete(conversationId);
+    const i = this.queueList.indexOf(entry);
+    if (i >= 0) this.queueList.splice(i, 1);
+    return entry;
+  }
+
+  private release(conversationId: string, repId?: number): void {
+    const h = this.held.get(conversationId);
+    if (!h || (repId !== undefined && h.repId !== repId)) return;
+    this.held.delete(conversationId);
+    const rep = this.reps.get(h.repId);
+    if (rep && rep.load > 0) rep.load--;
+  }
+
+  private dispatch(excludeRep?: { conversationId: string; repId: number }): Proposal[] {
+    const proposals: Proposal[] = [];
+    let i = 0;
+    while (i < this.queueList.length) {
+      const entry = this.queueList[i];
+      const exclude = excludeRep && excludeRep.conversationId === entry.conversationId ? new Set([excludeRep.repId]) : undefined;
+      const rep = pickRep(this.reps.values(), exclude);
+      if (!rep) {
+        // Nobody can take the head; only a head with an excluded rep lets a later entry go first.
+        if (exclude) {
+          i++;
+          continue;
+        }
+        break;
+      }
+      this.queueList.splice(i, 1);
+      this.queued.delete(entry.conversationId);
+      rep.load++;
+      rep.lastAssignedAt = Date.now();
+      this.held.set(entry.conversationId, { repId: rep.repId, entry });
+      proposals.push({ ...entry, repId: rep.repId });
+    }
+    return proposals;
+  }
+
+  private stale(entry: QueueEntry): boolean {
+    return entry.version < (this.versions.get(entry.conversationId) ?? 0);
+  }
+
+  async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
+    if (!this.stale(entry) && !this.held.has(entry.conversationId)) this.insert(entry);
+    return this.dispatch();
+  }
+
+  async releaseAndDispatch(conversationId: string, repId: number): Promise<Proposal[]> {
+    this.unqueue(conversationId);
+    this.release(conversationId, repId);
+    return this.dispatch();
+  }
+
+  async remove(conversationId: string): Promise<void> {
+    this.unqueue(conversationId);
+    this.release(conversationId);
+  }
+
+  async transfer(conversationId: string, fromRepId: number, toRepId: number) {
+    const h = this.held.get(conversationId);
+    const to = this.reps.get(toRepId);
+    if (!h || h.repId !== fromRepId || !to || to.status !== 'online' || to.load >= to.maxCapacity || toRepId === fromRepId) {
+      return { ok: false, proposals: [] };
+    }
+    this.release(conversationId, fromRepId);
+    to.load++;
+    to.lastAssignedAt = Date.now();
+    this.held.set(conversationId, { repId: toRepId, entry: h.entry });
+    return { ok: true, proposals: this.dispatch() };
+  }
+
+  async requeue(entry: QueueEntry, fromRepId: number, excludeRep?: number): Promise<Proposal[]> {
+    this.release(entry.conversationId, fromRepId);
+    if (!this.stale(entry)) this.insert(entry);
+    return this.dispatch(excludeRep === undefined ? undefined : { conversationId: entry.conversationId, repId: excludeRep });
+  }
+
+  async requeueRep(rep: RepSlot, entries: QueueEntry[]): Promise<Proposal[]> {
+    for (const [id, h] of this.held) if (h.repId === rep.repId) this.release(id, rep.repId);
+    this.reps.set(rep.repId, { ...rep, load: 0, lastAssignedAt: this.reps.get(rep.repId)?.lastAssignedAt ?? rep.lastAssignedAt });
+    for (const e of entries) if (!this.stale(e)) this.insert(e);
+    return this.dispatch();
+  }
+
+  async setRep(rep: RepSlot): Promise<Proposal[]> {
+    const current = this.reps.get(rep.repId);
+    this.reps.set(rep.repId, {
+      ...rep,
+      load: current ? current.load : rep.load,
+      lastAssignedAt: current?.lastAssignedAt ?? rep.lastAssignedAt,
+    });
+    return this.dispatch();
+  }
+
+  async reject(p: Proposal, fix: RejectFix): Promise<Proposal[]> {
+    this.release(p.conversationId, p.repId);
+    if (fix.rep) {
+      const current = this.reps.get(fix.rep.repId);
+      this.reps.set(fix.rep.repId, { ...fix.rep, load: current ? current.load : fix.rep.load });
+    }
+    if (fix.requeue) this.insert(fix.requeue);
+    else this.unqueue(p.conversationId);
+    return this.dispatch();
+  }
+
+  async queue(): Promise<QueueEntry[]> {
+    return [...this.queueList];
+  }
+
+  async stats(): Promise<QueueStats> {
+    let oldest: number | null = null;
+    for (const e of this.queueList) if (oldest === null || e.queuedAt < oldest) oldest = e.queuedAt;
+    return { length: this.queueList.length, oldestQueuedAt: oldest };
+  }
+
+  async close(): Promise<void> {}
+}

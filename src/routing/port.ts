@@ -1,0 +1,60 @@
+// The Router port: a fast index of the queue and of rep slots that PROPOSES assignments.
+// Each method is one atomic operation (no check-then-act across calls); the store's conditional
+// updates decide (DESIGN R1), and a refused proposal comes back through reject().
+import type { RepSlot } from '../domain/policy.ts';
+import type { RoutingSnapshot } from '../store/port.ts';
+
+export interface QueueEntry {
+  conversationId: string;
+  queueSeq: number;
+  customerId: number;
+  queuedAt: number;
+  version: number;
+}
+
+/** A slot reserved in the router for a queued conversation; the store must still commit it. */
+export interface Proposal {
+  conversationId: string;
+  repId: number;
+  queueSeq: number;
+  customerId: number;
+  queuedAt: number;
+  version: number;
+}
+
+export interface QueueStats {
+  length: number;
+  oldestQueuedAt: number | null;
+}
+
+export interface RejectFix {
+  /** The conversation as the store has it now: back in the queue if still queued, dropped otherwise. */
+  requeue: QueueEntry | null;
+  /** The rep as the store has it now, when the rep's side refused. */
+  rep?: RepSlot;
+}
+
+export interface Router {
+  /** Replaces all routing state with a store snapshot. */
+  rebuild(snapshot: RoutingSnapshot): Promise<void>;
+  /** Adds the conversation to the queue (idempotent by id and version) and dispatches. */
+  enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]>;
+  /** The conversation no longer holds the rep's slot (closed); frees it and dispatches. */
+  releaseAndDispatch(conversationId: string, repId: number): Promise<Proposal[]>;
+  /** Drops a conversation that left routing while queued (closed, abandoned). */
+  remove(conversationId: string): Promise<void>;
+  /** Reserves a slot on toRep and frees fromRep's, atomically; false when toRep is not eligible. */
+  transfer(conversationId: string, fromRepId: number, toRepId: number): Promise<{ ok: boolean; proposals: Proposal[] }>;
+  /** Puts an assigned conversation back at its original place; excludeRep is not offered it in this dispatch. */
+  requeue(entry: QueueEntry, fromRepId: number, excludeRep?: number): Promise<Proposal[]>;
+  /** Sets the rep's status (e.g. offline), requeues its conversations at their original places, dispatches. */
+  requeueRep(rep: RepSlot, entries: QueueEntry[]): Promise<Proposal[]>;
+  /** Registers or updates a rep's status and capacity, then dispatches (a slot may have opened). */
+  setRep(rep: RepSlot): Promise<Proposal[]>;
+  /** Undoes a proposal the store refused, applies the store's view, and dispatches again. */
+  reject(proposal: Proposal, fix: RejectFix): Promise<Proposal[]>;
+  /** The queue in order (position 1 first). */
+  queue(): Promise<QueueEntry[]>;
+  stats(): Promise<QueueStats>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+// Account verbs: register, log in, refresh (rotating), log out, and resolve an access token to an identity.
+import { randomUUID } from 'node:crypto';
+import type { Store, NewUser } from '../store/port.ts';
+import { UsernameTaken } from '../store/port.ts';
+import { hashPassword, verifyPassword, dummyHash } from '../auth/passwords.ts';
+import { TokenError, type TokenService } from '../auth/tokens.ts';
+import { badRequest, unauthorized } from '../domain/errors.ts';
+import type { Identity } from '../domain/types.ts';
+import type { Bus } from '../bus/port.ts';
+
+export interface TokenPair {
+  access: string;
+  refresh: string;
+}
+
+export class Accounts {
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenService,
+    private readonly bus: Bus,
+  ) {}
+
+  private async newUser(u: { username: string; email: string; first_name: string; last_name: string }, password: string): Promise<NewUser> {
+    return { username: u.username, email: u.email, firstName: u.first_name, lastName: u.last_name, passwordHash: await hashPassword(password) };
+  }
+
+  private taken(err: unknown): never {
+    if (err instanceof UsernameTaken) throw badRequest('A user with that username already exists.', { user: { username: [err.message] } }, 'username_taken');
+    throw err;
+  }
+
+  async registerCustomer(u: Parameters<Accounts['newUser']>[0], password: string, phoneNumber: number) {
+    if (await this.store.findUserByUsername(u.username)) this.taken(new UsernameTaken());
+    return this.store.createCustomer(await this.newUser(u, password), phoneNumber).catch((e) => this.taken(e));
+  }
+
+  async registerRep(u: Parameters<Accounts['newUser']>[0], password: string, maxCapacity: number) {
+    if (await this.store.findUserByUsername(u.username)) this.taken(new UsernameTaken());
+    return this.store.createRep(await this.newUser(u, password), maxCapacity).catch((e) => this.taken(e));
+  }
+
+  async createAdmin(username: string, password: string, email = '') {
+    return this.store.createAdmin(await this.newUser({ username, email, first_name: '', last_name: '' }, password)).catch((e) => this.taken(e));
+  }
+
+  private async issue(userId: number, role: Identity['user']['role'], epoch: number, familyId: string): Promise<TokenPair> {
+    const refresh = await this.tokens.signRefresh(userId, familyId);
+    await this.store.insertRefreshToken({ jti: refresh.jti, familyId, userId, expiresAt: refresh.expiresAt });
+    const access = await this.tokens.signAccess({ userId, role, epoch });
+    return { access, refresh: refresh.token };
+  }
+
+  async login(username: string, password: string): Promise<TokenPair> {
+    const user = await this.store.findUserByUsername(username);
+    // Hash even for an unknown user, so that the answer's timing does not tell which usernames exist.
+    const ok = await verifyPassword(password, user ? user.passwordHash : await dummyHash());
+    if (!user || !ok) throw unauthorized('No active account found with the given credentials', 'authentication_failed');
+    return this.issue(user.id, user.role, user.tokenEpoch, randomUUID());
+  }
+
+  async refresh(token: string): Promise<TokenPair> {
+    let claims;
+    try {
+      claims = await this.tokens.verifyRefresh(token);
+    } catch {
+      throw unauthorized('Token is invalid or expired', 'token_not_valid');
+    }
+    const used = await this.store.consumeRefreshToken(claims.jti, Date.now());
+    if (used.kind !== 'ok') {
+      // A replayed refresh token means it leaked: the whole family goes.
+      if (used.familyId) await this.store.revokeFamily(used.familyId);
+      throw unauthorized('Token is invalid or expired', 'token_not_valid');
+    }
+    const identity = await this.store.getIdentity(claims.userId);
+    if (!identity) throw unauthorized('Token is invalid or expired', 'token_not_valid');
+    return this.issue(identity.user.id, identity.user.role, identity.user.tokenEpoch, claims.familyId);
+  }
+
+  /** Revokes every refresh token, invalidates outstanding access tokens, and closes the user's sockets. */
+  async logout(userId: number): Promise<void> {
+    await this.store.revokeUserTokens(userId);
+    await this.store.bumpTokenEpoch(userId);
+    await this.bus.publish({ kind: 'logout', userId });
+  }
+
+  async authenticate(token: string): Promise<Identity> {
+    let claims;
+    try {
+      claims = await this.tokens.verifyAccess(token);
+    } catch (err) {
+      if (err instanceof TokenError) throw unauthorized('Given token not valid for any token type', 'token_not_valid');
+      throw err;
+    }
+    const identity = await this.store.getIdentity(claims.userId);
+    if (!identity || identity.user.tokenEpoch !== claims.epoch || identity.user.role !== claims.role) {
+      throw unauthorized('Given token not valid for any token type', 'token_not_valid');
+    }
+    return identity;
+  }
+}

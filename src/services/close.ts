@@ -1,0 +1,51 @@
+// closeConversation: ends a conversation, frees the rep's slot, and hands it to the head of the queue.
+import { assertTransition } from '../domain/conversation.ts';
+import { notFound } from '../domain/errors.ts';
+import type { ClosedBy } from '../domain/types.ts';
+import { assignProposals } from './assign.ts';
+import type { ServiceContext } from './context.ts';
+
+export interface CloseRequest {
+  conversationId: string;
+  by: ClosedBy;
+  /** The rep profile that closes, when a rep does: it gets the redirect if the freed slot comes back to it. */
+  closingRepId?: number;
+  originSocket?: string;
+  reason?: string;
+}
+
+export function closeConversation(ctx: ServiceContext, req: CloseRequest): Promise<{ redirectId: string | null }> {
+  return ctx.lock.run(async () => {
+    const current = await ctx.store.getConversation(req.conversationId);
+    if (!current) throw notFound();
+    assertTransition(current.status, 'close');
+    const before = await ctx.store.closeConversation(req.conversationId, req.by, ctx.now());
+    if (!before) {
+      const now = await ctx.store.getConversation(req.conversationId);
+      assertTransition(now?.status ?? 'closed', 'close');
+      throw notFound();
+    }
+    let redirectId: string | null = null;
+    if (before.status === 'assigned' && before.repId !== null) {
+      const proposals = await ctx.router.releaseAndDispatch(before.id, before.repId);
+      const done = await assignProposals(ctx, proposals);
+      if (req.by === 'rep' && req.closingRepId !== undefined) {
+        redirectId = done.find((d) => d.repId === req.closingRepId)?.conversation.id ?? null;
+      }
+    } else {
+      await ctx.router.remove(before.id);
+      await ctx.bus.publish({ kind: 'queue_changed' });
+    }
+    const repUser = before.repId !== null && before.status === 'assigned' ? await ctx.repCard(before.repId) : null;
+    await ctx.bus.publish({
+      kind: 'closed',
+      conversationId: before.id,
+      by: req.by === 'admin' ? 'system' : req.by,
+      reason: req.reason ?? (req.by === 'system' ? 'closed by the system' : `closed by the ${req.by}`),
+      repUserId: repUser?.userId ?? null,
+      originSocket: req.originSocket,
+      redirectId: redirectId ?? undefined,
+    });
+    return { redirectId };
+  });
+}

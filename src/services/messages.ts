@@ -1,0 +1,30 @@
+// sendMessage: stores a chat message (gapless seq, client_id dedupe) and then fans it out.
+import { DomainError } from '../domain/errors.ts';
+import type { Message } from '../domain/types.ts';
+import type { ServiceContext } from './context.ts';
+
+export const MAX_MESSAGE_CHARS = 4000;
+
+export interface SendRequest {
+  conversationId: string;
+  authorId: number;
+  username: string;
+  text: string;
+  clientId: string | null;
+}
+
+/** Stored before delivered (invariant 3). A duplicate client_id returns the stored message and broadcasts nothing. */
+export async function sendMessage(ctx: ServiceContext, req: SendRequest): Promise<{ message: Message; duplicate: boolean }> {
+  const result = await ctx.store.appendMessage({
+    conversationId: req.conversationId,
+    authorId: req.authorId,
+    text: req.text,
+    clientId: req.clientId,
+    timestamp: ctx.now(),
+    username: req.username,
+  });
+  if (result.kind === 'refused') throw new DomainError(409, 'closed', `The conversation is ${result.status ?? 'gone'}.`);
+  if (result.kind === 'duplicate') return { message: result.message, duplicate: true };
+  await ctx.bus.publish({ kind: 'message', conversationId: req.conversationId, message: result.message });
+  return { message: result.message, duplicate: false };
+}

@@ -1,0 +1,45 @@
+// transferConversation: moves an assigned conversation to another rep, or back to the queue at its place.
+import { assertTransition } from '../domain/conversation.ts';
+import { conflict, notFound } from '../domain/errors.ts';
+import { assignProposals } from './assign.ts';
+import { entryOf, type ServiceContext } from './context.ts';
+
+export function transferConversation(ctx: ServiceContext, conversationId: string, toRepId: number | null): Promise<{ status: string; repId: number | null }> {
+  return ctx.lock.run(async () => {
+    const current = await ctx.store.getConversation(conversationId);
+    if (!current) throw notFound();
+    assertTransition(current.status, 'transfer');
+    const fromRepId = current.repId!;
+    const fromCard = await ctx.repCard(fromRepId);
+
+    if (toRepId === null) {
+      const requeued = await ctx.store.requeue(conversationId, fromRepId, ctx.now());
+      if (!requeued) throw conflict('The conversation changed; try again.', 'illegal_transition');
+      // Not offered straight back to the rep who sent it.
+      const proposals = await ctx.router.requeue(entryOf(requeued), fromRepId, fromRepId);
+      await ctx.bus.publish({ kind: 'requeued', conversationId, customerUserId: (await ctx.customerCard(current.customerId))!.userId, rep: fromCard, reason: 'transfer' });
+      await assignProposals(ctx, proposals);
+      await ctx.bus.publish({ kind: 'queue_changed' });
+      const after = await ctx.store.getConversation(conversationId);
+      return { status: after!.status, repId: after!.repId };
+    }
+
+    if (toRepId === fromRepId) throw conflict('The conversation is already with that rep.', 'same_rep');
+    const target = await ctx.store.getRep(toRepId);
+    if (!target) throw notFound('No such rep.');
+    const reserved = await ctx.router.transfer(conversationId, fromRepId, toRepId);
+    if (!reserved.ok) throw conflict('That rep is not online with a free slot.', 'rep_unavailable');
+    const result = await ctx.store.transfer(conversationId, fromRepId, toRepId, ctx.now());
+    if (!result.ok) {
+      // Undo the router's reservation: the conversation stays with its rep.
+      await ctx.router.transfer(conversationId, toRepId, fromRepId).catch(() => undefined);
+      await ctx.router.rebuild(await ctx.store.routingSnapshot());
+      throw conflict('That rep is not online with a free slot.', 'rep_unavailable');
+    }
+    const toCard = (await ctx.repCard(toRepId))!;
+    const customer = (await ctx.customerCard(current.customerId))!;
+    await ctx.bus.publish({ kind: 'assigned', conversationId, rep: toCard, customer, fromRep: fromCard ?? undefined });
+    await assignProposals(ctx, reserved.proposals);
+    return { status: 'assigned', repId: toRepId };
+  });
+}

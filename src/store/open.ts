@@ -1,0 +1,62 @@
+// Opens the configured store (SQLite file or PostgreSQL), applies pending migrations, returns the Store.
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Database } from './schema.ts';
+import { migrationProvider } from './migrations/index.ts';
+import { SqlStore } from './sql-store.ts';
+
+const INT8_OID = 20;
+
+export interface SqliteOptions {
+  file: string;
+}
+
+export interface PostgresOptions {
+  url: string;
+  poolSize?: number;
+}
+
+export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
+  if (opts.file !== ':memory:') mkdirSync(join(opts.file, '..'), { recursive: true });
+  const sqlite = new SQLite(opts.file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db, 'sqlite');
+  return new SqlStore(db, 'sqlite');
+}
+
+export function pgPool(url: string, max = 10): pg.Pool {
+  return new pg.Pool({
+    connectionString: url,
+    max,
+    // bigint columns hold millisecond times and ids: well inside Number's safe range.
+    types: {
+      getTypeParser: ((oid: number, format?: any) =>
+        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as any,
+    },
+  });
+}
+
+export async function openPostgres(opts: PostgresOptions): Promise<SqlStore> {
+  const pool = pgPool(opts.url, opts.poolSize ?? 10);
+  // A dropped idle connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  await migrate(db, 'postgres');
+  return new SqlStore(db, 'postgres');
+}
+
+async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`Migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? String(error)}`);
+  }
+}

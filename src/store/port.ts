@@ -1,0 +1,128 @@
+// The Store port: every durable read and write the services need. The store is the truth; its
+// conditional updates decide every routing transition (DESIGN R1).
+import type {
+  ClosedBy,
+  Conversation,
+  ConversationWithLatest,
+  CustomerProfile,
+  Identity,
+  Message,
+  RepProfile,
+  RepStatus,
+  RepWithUser,
+  User,
+} from '../domain/types.ts';
+
+export interface NewUser {
+  username: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  passwordHash: string;
+}
+
+export interface UserWithHash extends User {
+  passwordHash: string;
+}
+
+export type ConversationScope =
+  | { kind: 'customer'; customerId: number }
+  | { kind: 'rep'; repId: number; history: boolean }
+  | { kind: 'all' };
+
+export interface AppendMessage {
+  conversationId: string;
+  authorId: number;
+  text: string;
+  clientId: string | null;
+  timestamp: number;
+  /** The author's username, when the caller knows it, saves a lookup on the hot path. */
+  username?: string;
+}
+
+export type AppendResult =
+  | { kind: 'stored'; message: Message }
+  | { kind: 'duplicate'; message: Message }
+  | { kind: 'refused'; status: string | null };
+
+/** Why a conditional assignment did not happen: the conversation moved on, or the rep can take no more. */
+export type AssignResult =
+  | { ok: true; conversation: Conversation; rep: RepProfile }
+  | { ok: false; reason: 'conversation' | 'rep' };
+
+export interface RoutingSnapshot {
+  reps: RepProfile[];
+  /** Queued conversations in queue order (by queue_seq). */
+  queue: Conversation[];
+  /** Open assignments. */
+  assigned: Conversation[];
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // Accounts
+  createCustomer(user: NewUser, phoneNumber: number): Promise<{ user: User; profile: CustomerProfile }>;
+  createRep(user: NewUser, maxCapacity: number): Promise<{ user: User; profile: RepProfile }>;
+  createAdmin(user: NewUser): Promise<User>;
+  findUserByUsername(username: string): Promise<UserWithHash | undefined>;
+  getIdentity(userId: number): Promise<Identity | undefined>;
+  getCustomer(customerId: number): Promise<{ profile: CustomerProfile; user: User } | undefined>;
+  bumpTokenEpoch(userId: number): Promise<void>;
+
+  // Refresh-token families
+  insertRefreshToken(t: { jti: string; familyId: string; userId: number; expiresAt: number }): Promise<void>;
+  /** Marks the token used if it is live; 'reused' when it was used or revoked before. */
+  consumeRefreshToken(jti: string, now: number): Promise<{ kind: 'ok' | 'reused' | 'unknown'; familyId?: string; userId?: number }>;
+  revokeFamily(familyId: string): Promise<void>;
+  revokeUserTokens(userId: number): Promise<void>;
+
+  // Reps
+  getRep(repId: number): Promise<RepWithUser | undefined>;
+  listReps(): Promise<RepWithUser[]>;
+  /** Sets status and/or capacity; returns the rep after the change. */
+  updateRep(repId: number, patch: { status?: RepStatus; maxCapacity?: number; watched?: boolean }): Promise<RepProfile | undefined>;
+
+  // Conversations
+  createConversation(customerId: number, now: number): Promise<Conversation>;
+  getConversation(id: string): Promise<Conversation | undefined>;
+  getConversationWithLatest(id: string): Promise<ConversationWithLatest | undefined>;
+  listConversations(scope: ConversationScope, page?: { limit: number; offset: number }): Promise<ConversationWithLatest[]>;
+  countConversations(scope: ConversationScope): Promise<number>;
+  hasHeld(conversationId: string, repId: number): Promise<boolean>;
+
+  // Messages
+  appendMessage(m: AppendMessage): Promise<AppendResult>;
+  /** Newest first. */
+  listMessages(conversationId: string, page?: { beforeSeq?: number; limit?: number }): Promise<Message[]>;
+  /** Oldest first: every message with seq > afterSeq, for resume and gap filling. */
+  messagesAfter(conversationId: string, afterSeq: number, limit?: number): Promise<Message[]>;
+
+  // Routing transitions: each one conditional, each one a transaction.
+  /** new|abandoned -> queued. A new or abandoned conversation takes a fresh queue_seq (the tail). */
+  enqueue(conversationId: string, now: number): Promise<Conversation | undefined>;
+  assign(conversationId: string, repId: number, now: number): Promise<AssignResult>;
+  /** assigned (to fromRepId) -> queued at its original queue_seq; the rep's load drops. */
+  requeue(conversationId: string, fromRepId: number, now: number): Promise<Conversation | undefined>;
+  /** assigned (to fromRepId) -> assigned to toRepId, if that rep is online with a free slot. */
+  transfer(conversationId: string, fromRepId: number, toRepId: number, now: number): Promise<AssignResult>;
+  /** Any open state -> closed; frees the rep's slot if it held one. Returns the conversation before the close. */
+  closeConversation(conversationId: string, by: ClosedBy, now: number): Promise<Conversation | undefined>;
+  /** queued -> abandoned, only if still queued and at the given version. */
+  abandon(conversationId: string, version: number, now: number): Promise<Conversation | undefined>;
+  rate(conversationId: string, score: number, comment: string | null): Promise<boolean>;
+
+  routingSnapshot(): Promise<RoutingSnapshot>;
+  /** Seconds that recent closed conversations were assigned, for wait estimates. */
+  recentHandleTimesS(limit: number): Promise<number[]>;
+  /** Conversations currently assigned to a rep. */
+  assignedTo(repId: number): Promise<Conversation[]>;
+}
+
+export class UsernameTaken extends Error {
+  constructor() {
+    super('A user with that username already exists.');
+  }
+}

@@ -1,0 +1,99 @@
+// Kysely table types: the one description of the database that both dialects share.
+// Times are integer milliseconds since the epoch in both SQLite and PostgreSQL; flags are 0/1 integers.
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  password_hash: string;
+  role: string;
+  token_epoch: Generated<number>;
+  created_at: number;
+}
+
+export interface CustomerProfilesTable {
+  id: Generated<number>;
+  user_id: number;
+  phone_number: number;
+}
+
+export interface RepProfilesTable {
+  id: Generated<number>;
+  user_id: number;
+  max_capacity: number;
+  status: string;
+  load: Generated<number>;
+  last_assigned_at: number | null;
+  /** 1 once the rep has connected /ws/agent/: only then does presence make it offline. */
+  watched: Generated<number>;
+}
+
+export interface ConversationsTable {
+  id: string;
+  customer_id: number;
+  rep_id: number | null;
+  status: string;
+  queue_seq: number | null;
+  queued_at: number | null;
+  assigned_at: number | null;
+  closed_at: number | null;
+  closed_by: string | null;
+  last_seq: Generated<number>;
+  version: Generated<number>;
+  rating: number | null;
+  rating_comment: string | null;
+  created_at: number;
+}
+
+export interface ConversationHoldersTable {
+  conversation_id: string;
+  rep_id: number;
+  since: number;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  author_id: number;
+  text: string;
+  seq: number;
+  client_id: string | null;
+  timestamp: number;
+}
+
+export interface ConversationEventsTable {
+  id: Generated<number>;
+  conversation_id: string;
+  kind: string;
+  rep_id: number | null;
+  at: number;
+}
+
+export interface RefreshTokensTable {
+  jti: string;
+  family_id: string;
+  user_id: number;
+  expires_at: number;
+  used_at: number | null;
+  revoked: Generated<number>;
+}
+
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  customer_profiles: CustomerProfilesTable;
+  rep_profiles: RepProfilesTable;
+  conversations: ConversationsTable;
+  conversation_holders: ConversationHoldersTable;
+  messages: MessagesTable;
+  conversation_events: ConversationEventsTable;
+  refresh_tokens: RefreshTokensTable;
+  counters: CountersTable;
+}
