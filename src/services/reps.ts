@@ -35,15 +35,19 @@ async function requeueRepLocked(ctx: ServiceContext, repId: number, reason: 'req
   if (!rep) throw notFound('No such rep.');
   const card = await ctx.repCard(repId);
   const entries = [];
+  const notices = [];
   for (const c of await ctx.store.assignedTo(repId)) {
     const requeued = await ctx.store.requeue(c.id, repId, ctx.now());
     if (!requeued) continue;
     entries.push(entryOf(requeued));
     const customer = await ctx.customerCard(c.customerId);
-    await ctx.bus.publish({ kind: 'requeued', conversationId: c.id, customerUserId: customer!.userId, rep: card, reason });
+    notices.push({ kind: 'requeued' as const, conversationId: c.id, customerUserId: customer!.userId, rep: card, reason });
   }
   const fresh = (await ctx.store.updateRep(repId, {}))!;
-  await assignProposals(ctx, await ctx.router.requeueRep(slotOf(fresh), entries));
+  const proposals = await ctx.router.requeueRep(slotOf(fresh), entries);
+  // Announced once the router has them back, so that each customer's `queued` carries its real place.
+  for (const n of notices) await ctx.bus.publish(n);
+  await assignProposals(ctx, proposals);
   await ctx.bus.publish({ kind: 'queue_changed' });
   return fresh;
 }
