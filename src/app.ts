@@ -22,6 +22,7 @@ import { repRoutes } from './http/routes/reps.ts';
 import { queueRoutes } from './http/routes/queue.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { Gateway } from './realtime/gateway.ts';
+import type { PresenceFactory } from './realtime/presence.ts';
 
 export interface AppDeps {
   config: Config;
@@ -34,6 +35,8 @@ export interface AppDeps {
   readiness?: Record<string, () => Promise<void>>;
   /** Rebuild the router from the store at start (the in-process router always must). */
   rebuildRouter?: boolean;
+  /** Presence tracking; in-process timers unless scaled out. */
+  presence?: PresenceFactory;
 }
 
 export interface BuiltApp {
@@ -117,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const gateway = new Gateway(services, app.log);
+  const gateway = new Gateway(services, app.log, deps.presence);
   await app.register(async (scope) => {
     await accountRoutes(scope, services);
     await conversationRoutes(scope, services);

@@ -8,6 +8,9 @@ import { MemoryRouter } from './routing/memory-router.ts';
 import { MemoryBus } from './bus/memory-bus.ts';
 import { join } from 'node:path';
 import { redactUrl } from './app.ts';
+import { sharedSetting } from './store/settings.ts';
+import type { SqlStore } from './store/sql-store.ts';
+import { randomBytes } from 'node:crypto';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -25,7 +28,8 @@ async function main(): Promise<void> {
   try {
     if (config.redisUrl) {
       const { startScaledOut } = await import('./scaled.ts');
-      await startScaledOut(config, cleanups);
+      const handle = await startScaledOut(config, loggerOptions(config));
+      onSignals(() => handle.drain());
       return;
     }
     let store;
@@ -42,12 +46,14 @@ async function main(): Promise<void> {
       store,
       router: new MemoryRouter(),
       bus: new MemoryBus(),
-      jwtSecret: resolveJwtSecret(config),
+      jwtSecret:
+        config.jwtSecret ??
+        (config.databaseUrl ? await sharedSetting((store as SqlStore).db, 'jwt_secret', () => randomBytes(48).toString('base64url')) : resolveJwtSecret(config)),
       logger: loggerOptions(config),
     });
     await app.listen({ port: config.port, host: config.host });
     onSignals(async () => {
-      gateway.stop();
+      await gateway.drain();
       await app.close();
       await store.close();
       for (const c of cleanups.reverse()) await c();

@@ -10,7 +10,7 @@ import { isUuid } from '../store/uuid.ts';
 import { bearerToken } from '../http/auth.ts';
 import { ClientSocket } from './client-socket.ts';
 import { SocketRegistry } from './registry.ts';
-import { Presence } from './presence.ts';
+import { LocalPresence, type PresenceFactory, type PresenceTracker } from './presence.ts';
 import { QueueNotifier } from './queue-notifier.ts';
 import { errorFrame, FrameError, messageFrame, parseClientFrame, queuedFrame, type ClientFrame } from './frames.ts';
 import { enqueueConversation } from '../services/enqueue.ts';
@@ -32,24 +32,29 @@ type Handler = (s: ClientSocket, f: ClientFrame) => Promise<void>;
 
 export class Gateway {
   readonly registry = new SocketRegistry();
-  readonly presence: Presence;
+  readonly presence: PresenceTracker;
   readonly notifier: QueueNotifier;
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private draining = false;
+  private inflight = 0;
+  private idleWaiters: Array<() => void> = [];
   private readonly handlers: Record<ClientFrame['type'], Handler>;
 
   constructor(
     private readonly s: AppServices,
     private readonly log: FastifyBaseLogger,
+    presenceFactory: PresenceFactory = (ctx, opts, l) => new LocalPresence(ctx, opts, l),
   ) {
-    this.presence = new Presence(
+    this.presence = presenceFactory(
       s.ctx,
       {
         repGraceMs: s.config.repGraceMs,
         customerGraceMs: s.config.customerGraceMs,
         repHasSocket: (repId) => this.registry.agents(repId).size > 0,
         customerHasSocket: (conversationId) => [...this.registry.conversation(conversationId)].some((x) => x.identity?.customer && !x.closed),
+        localReps: () => this.registry.repsWithAgents(),
+        localCustomerConversations: () => this.registry.conversationsWithCustomers(),
       },
       log,
     );
@@ -80,6 +85,20 @@ export class Gateway {
     this.presence.stop();
     this.notifier.stop();
     for (const sock of [...this.registry.all]) sock.close(code, 'Server restarting');
+  }
+
+  /** SIGTERM: sockets get 1012 (reconnect elsewhere), then frames already being handled finish their writes. */
+  async drain(timeoutMs = 5000): Promise<void> {
+    this.stop(CLOSE.restarting);
+    if (this.inflight === 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      t.unref();
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   private beat(): void {
@@ -275,6 +294,7 @@ export class Gateway {
       sock.send(errorFrame('bad_frame', 'The agent socket takes only ping frames.'));
       return;
     }
+    this.inflight++;
     sock.enqueue(async () => {
       try {
         await this.handlers[frame.type](sock, frame);
@@ -285,6 +305,8 @@ export class Gateway {
           this.log.error({ err }, 'frame handler failed');
           sock.send(errorFrame('bad_frame', 'The frame could not be handled.'));
         }
+      } finally {
+        if (--this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
       }
     });
   }

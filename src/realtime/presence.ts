@@ -5,15 +5,30 @@ import type { ServiceContext } from '../services/context.ts';
 import { requeueRep } from '../services/reps.ts';
 import { abandonConversation } from '../services/abandon.ts';
 
+/** What the gateway tells presence; implemented by in-process timers or by Redis-shared last-seen times. */
+export interface PresenceTracker {
+  repConnected(repId: number): void;
+  repDisconnected(repId: number): void;
+  customerBack(conversationId: string): void;
+  customerLeft(conversationId: string): void;
+  bootstrap(): Promise<void>;
+  stop(): void;
+}
+
 export interface PresenceOptions {
   repGraceMs: number;
   customerGraceMs: number;
   /** Asked again when a timer fires: a socket may have come back on this instance. */
   repHasSocket: (repId: number) => boolean;
   customerHasSocket: (conversationId: string) => boolean;
+  /** Reps with an agent socket, and conversations with a customer socket, on this instance. */
+  localReps: () => Iterable<number>;
+  localCustomerConversations: () => Iterable<string>;
 }
 
-export class Presence {
+export type PresenceFactory = (ctx: ServiceContext, opts: PresenceOptions, log: FastifyBaseLogger) => PresenceTracker;
+
+export class LocalPresence implements PresenceTracker {
   private readonly repTimers = new Map<number, NodeJS.Timeout>();
   private readonly customerTimers = new Map<string, NodeJS.Timeout>();
   private stopped = false;

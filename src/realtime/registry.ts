@@ -58,6 +58,23 @@ export class SocketRegistry {
     return [...this.agentsByRep.values()].flatMap((set) => [...set]);
   }
 
+  repsWithAgents(): Iterable<number> {
+    return this.agentsByRep.keys();
+  }
+
+  conversationsWithCustomers(): string[] {
+    const out: string[] = [];
+    for (const [id, set] of this.byConversation) {
+      for (const s of set) {
+        if (s.identity?.customer && !s.closed) {
+          out.push(id);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
   waitingCustomers(): ClientSocket[] {
     const out: ClientSocket[] = [];
     for (const s of this.all) if (s.waiting && !s.closed) out.push(s);

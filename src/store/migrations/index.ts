@@ -1,12 +1,14 @@
 // The ordered list of schema migrations, applied at start by Kysely's Migrator (under an advisory lock on PostgreSQL).
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as initial from './001_initial.ts';
+import * as settings from './002_settings.ts';
 
 export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
   return {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         '001_initial': { up: (db: Kysely<any>) => initial.up(db, dialect) },
+        '002_settings': { up: (db: Kysely<any>) => settings.up(db) },
       };
     },
   };
