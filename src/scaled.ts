@@ -28,11 +28,11 @@ export async function startScaledOut(
     await redis.connect();
   } catch (err) {
     await store.close();
-    throw new Error(`Cannot reach Redis at REDIS_URL: ${(err as Error).message}`);
+    throw new Error(`Cannot reach Redis at REDIS_URL: ${(err as Error).message}`, { cause: err });
   }
   const bus = new RedisBus(redis, config.redisPrefix);
   await bus.start();
-  const router = new RedisRouter(redis, { prefix: config.redisPrefix, snapshot: () => store.routingSnapshot() });
+  const router = new RedisRouter(redis, { prefix: config.redisPrefix, hashTag: 'sb', snapshot: () => store.routingSnapshot() });
   const jwtSecret = config.jwtSecret ?? (await sharedSetting(store.db, 'jwt_secret', () => randomBytes(48).toString('base64url')));
   const { app, gateway } = await buildApp({
     config,

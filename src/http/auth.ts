@@ -16,7 +16,11 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match ? match[1] : undefined;
 }
 
-/** A preHandler that demands a valid access token, and optionally one of the given roles. */
+/**
+ * An onRequest hook that demands a valid access token, and optionally one of the given roles. It runs before
+ * the body is read and validated, so an unauthenticated caller gets 401 (a wrong role 403) whatever it sends,
+ * as DRF checks authentication and permissions before it parses the body.
+ */
 export function requireAuth(accounts: Accounts, roles?: Role[]) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const token = bearerToken(request.headers.authorization);

@@ -73,6 +73,21 @@ export function installErrorHandler(app: FastifyInstance): void {
   });
 }
 
+/**
+ * For Fastify's `frameworkErrors` option: errors the router raises before any route or error handler runs
+ * (a malformed percent-encoding, a path parameter over `maxParamLength`). Without it Fastify answers with
+ * its own body, which has no `detail` and echoes the whole URL back. A path that cannot name a resource is
+ * "not found", like any other id that is not a UUID.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void reply.status(404).send({ detail: 'Not found.', code: 'not_found' });
+    return;
+  }
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.status(status).send({ detail: 'Bad request.', code: 'bad_request' });
+}
+
 /** Remembers every route's methods so that an unknown method on a known path answers 405, not 404. */
 export function installNotFound(app: FastifyInstance): void {
   const patterns: Array<{ re: RegExp; methods: Set<string> }> = [];

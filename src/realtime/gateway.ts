@@ -170,6 +170,7 @@ export class Gateway {
     const store = this.s.ctx.store;
     let conv = await store.getConversation(rawId.toLowerCase());
     if (!conv) return sock.close(CLOSE.notFound, 'No such conversation');
+    const historyAtConnect = conv.lastSeq;
     const isCustomer = identity.customer !== undefined && conv.customerId === identity.customer.id;
     const isRep = identity.rep !== undefined && conv.repId === identity.rep.id && conv.status === 'assigned';
     if (!isCustomer && !isRep) {
@@ -203,13 +204,10 @@ export class Gateway {
       }
     }
     // Resume: everything after last_seq first, then live frames with nothing missed or repeated.
-    if (resume !== undefined) {
-      sock.lastSeqSent = resume;
-      await this.fill(sock);
-    } else {
-      const lastSeq = (await store.getConversation(conv.id))?.lastSeq ?? conv.lastSeq;
-      if (sock.lastSeqSent < 0) sock.lastSeqSent = lastSeq;
-    }
+    // Without ?last_seq= the socket starts at the history as it was when it connected: anything stored
+    // since (while it was being set up) is sent, so a message racing the connect is never lost.
+    sock.lastSeqSent = resume ?? historyAtConnect;
+    await this.fill(sock);
     this.ready(sock);
   }
 

@@ -15,6 +15,11 @@ export class MemoryRouter implements Router {
   private readonly reps = new Map<number, RepSlot>();
   /** Highest version seen per conversation: an older operation is a no-op (DESIGN R3). */
   private readonly versions = new Map<string, number>();
+  /**
+   * The last lastAssignedAt handed out or loaded. Stamps strictly increase, so that reps assigned
+   * within the same millisecond still tie-break by who was assigned first (the policy's "idle longest").
+   */
+  private clock = 0;
 
   async rebuild(s: RoutingSnapshot): Promise<void> {
     this.queueList = [];
@@ -24,6 +29,7 @@ export class MemoryRouter implements Router {
     this.versions.clear();
     for (const r of s.reps) {
       this.reps.set(r.id, { repId: r.id, status: r.status, load: 0, maxCapacity: r.maxCapacity, lastAssignedAt: r.lastAssignedAt });
+      this.noteStamp(r.lastAssignedAt);
     }
     for (const c of s.assigned) {
       if (c.repId === null) continue;
@@ -43,11 +49,13 @@ export class MemoryRouter implements Router {
     this.queued.set(entry.conversationId, entry);
     this.versions.set(entry.conversationId, Math.max(entry.version, this.versions.get(entry.conversationId) ?? 0));
     // Binary search for the place by queue_seq: a requeued conversation goes back to its original place.
+    // Equal queue_seqs (only from a snapshot without one) order by id, as a Redis sorted set does.
     let lo = 0;
     let hi = this.queueList.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.queueList[mid].queueSeq < entry.queueSeq) lo = mid + 1;
+      const m = this.queueList[mid];
+      if (m.queueSeq < entry.queueSeq || (m.queueSeq === entry.queueSeq && m.conversationId < entry.conversationId)) lo = mid + 1;
       else hi = mid;
     }
     this.queueList.splice(lo, 0, entry);
@@ -70,6 +78,15 @@ export class MemoryRouter implements Router {
     if (rep && rep.load > 0) rep.load--;
   }
 
+  private stamp(): number {
+    this.clock = Math.max(Date.now(), this.clock + 1);
+    return this.clock;
+  }
+
+  private noteStamp(at: number | null): void {
+    if (at !== null && at > this.clock) this.clock = at;
+  }
+
   private dispatch(excludeRep?: { conversationId: string; repId: number }): Proposal[] {
     const proposals: Proposal[] = [];
     let i = 0;
@@ -88,7 +105,7 @@ export class MemoryRouter implements Router {
       this.queueList.splice(i, 1);
       this.queued.delete(entry.conversationId);
       rep.load++;
-      rep.lastAssignedAt = Date.now();
+      rep.lastAssignedAt = this.stamp();
       this.held.set(entry.conversationId, { repId: rep.repId, entry });
       proposals.push({ ...entry, repId: rep.repId });
     }
@@ -123,20 +140,24 @@ export class MemoryRouter implements Router {
     }
     this.release(conversationId, fromRepId);
     to.load++;
-    to.lastAssignedAt = Date.now();
+    to.lastAssignedAt = this.stamp();
     this.held.set(conversationId, { repId: toRepId, entry: h.entry });
     return { ok: true, proposals: this.dispatch() };
   }
 
   async requeue(entry: QueueEntry, fromRepId: number, excludeRep?: number): Promise<Proposal[]> {
-    this.release(entry.conversationId, fromRepId);
-    if (!this.stale(entry)) this.insert(entry);
+    // A stale requeue is a no-op: releasing would drop a later hold of the same conversation.
+    if (!this.stale(entry)) {
+      this.release(entry.conversationId, fromRepId);
+      this.insert(entry);
+    }
     return this.dispatch(excludeRep === undefined ? undefined : { conversationId: entry.conversationId, repId: excludeRep });
   }
 
   async requeueRep(rep: RepSlot, entries: QueueEntry[]): Promise<Proposal[]> {
     for (const [id, h] of this.held) if (h.repId === rep.repId) this.release(id, rep.repId);
     this.reps.set(rep.repId, { ...rep, load: 0, lastAssignedAt: this.reps.get(rep.repId)?.lastAssignedAt ?? rep.lastAssignedAt });
+    this.noteStamp(rep.lastAssignedAt);
     for (const e of entries) if (!this.stale(e)) this.insert(e);
     return this.dispatch();
   }
@@ -148,17 +169,22 @@ export class MemoryRouter implements Router {
       load: current ? current.load : rep.load,
       lastAssignedAt: current?.lastAssignedAt ?? rep.lastAssignedAt,
     });
+    this.noteStamp(rep.lastAssignedAt);
     return this.dispatch();
   }
 
   async reject(p: Proposal, fix: RejectFix): Promise<Proposal[]> {
     this.release(p.conversationId, p.repId);
     if (fix.rep) {
+      // The router's load counts proposals still in flight, so it is normally the higher one; a lower
+      // one means the router missed an assignment, and re-offering the rep would only be refused again.
       const current = this.reps.get(fix.rep.repId);
-      this.reps.set(fix.rep.repId, { ...fix.rep, load: current ? current.load : fix.rep.load });
+      this.reps.set(fix.rep.repId, { ...fix.rep, load: current ? Math.max(current.load, fix.rep.load) : fix.rep.load });
+      this.noteStamp(fix.rep.lastAssignedAt);
     }
-    if (fix.requeue) this.insert(fix.requeue);
-    else this.unqueue(p.conversationId);
+    if (fix.requeue) {
+      if (!this.stale(fix.requeue)) this.insert(fix.requeue);
+    } else this.unqueue(p.conversationId);
     return this.dispatch();
   }
 

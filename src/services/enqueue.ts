@@ -3,6 +3,7 @@ import { conflict, notFound } from '../domain/errors.ts';
 import type { Conversation } from '../domain/types.ts';
 import { assignProposals } from './assign.ts';
 import { entryOf, type ServiceContext } from './context.ts';
+import type { Proposal } from '../routing/port.ts';
 
 export type EnqueueOutcome = { conversation: Conversation; assigned: boolean };
 
@@ -20,14 +21,16 @@ export interface EnqueueOptions {
 
 export function enqueueConversation(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
   return ctx.lock.run(async () => {
-    const queued = await ctx.store.enqueue(conversationId, ctx.now());
+    let proposals: Proposal[] = [];
+    const queued = await ctx.store.enqueue(conversationId, ctx.now(), async (c) => {
+      proposals = await ctx.router.enqueueAndDispatch(entryOf(c));
+    });
     if (!queued) {
       const current = await ctx.store.getConversation(conversationId);
       if (!current) throw notFound();
       if (opts.strict) throw conflict(`Cannot queue a conversation that is ${current.status}.`, 'illegal_transition');
       return { conversation: current, assigned: current.status === 'assigned' };
     }
-    const proposals = await ctx.router.enqueueAndDispatch(entryOf(queued));
     const done = await assignProposals(ctx, proposals);
     const mine = done.find((d) => d.conversation.id === conversationId);
     if (!mine) {

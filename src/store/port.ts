@@ -74,8 +74,11 @@ export interface Store {
 
   // Refresh-token families
   insertRefreshToken(t: { jti: string; familyId: string; userId: number; expiresAt: number }): Promise<void>;
-  /** Marks the token used if it is live; 'reused' when it was used or revoked before. */
-  consumeRefreshToken(jti: string, now: number): Promise<{ kind: 'ok' | 'reused' | 'unknown'; familyId?: string; userId?: number }>;
+  /**
+   * Marks the token used if it is live; 'reused' when it was used or revoked before; 'expired' when it
+   * was never used but its time is up (not a replay, so it says nothing about a leak).
+   */
+  consumeRefreshToken(jti: string, now: number): Promise<{ kind: 'ok' | 'reused' | 'expired' | 'unknown'; familyId?: string; userId?: number }>;
   revokeFamily(familyId: string): Promise<void>;
   revokeUserTokens(userId: number): Promise<void>;
 
@@ -101,8 +104,12 @@ export interface Store {
   messagesAfter(conversationId: string, afterSeq: number, limit?: number): Promise<Message[]>;
 
   // Routing transitions: each one conditional, each one a transaction.
-  /** new|abandoned -> queued. A new or abandoned conversation takes a fresh queue_seq (the tail). */
-  enqueue(conversationId: string, now: number): Promise<Conversation | undefined>;
+  /**
+   * new|abandoned -> queued. A new or abandoned conversation takes a fresh queue_seq (the tail).
+   * `beforeCommit` runs inside the transaction, while the queue_seq allocation is still locked, so that
+   * the router receives entries in queue_seq order across instances.
+   */
+  enqueue(conversationId: string, now: number, beforeCommit?: (queued: Conversation) => Promise<void>): Promise<Conversation | undefined>;
   assign(conversationId: string, repId: number, now: number): Promise<AssignResult>;
   /** assigned (to fromRepId) -> queued at its original queue_seq; the rep's load drops. */
   requeue(conversationId: string, fromRepId: number, now: number): Promise<Conversation | undefined>;

@@ -234,9 +234,14 @@ export class SqlStore implements Store {
       .returning(['family_id', 'user_id'])
       .executeTakeFirst();
     if (used) return { kind: 'ok' as const, familyId: used.family_id, userId: Number(used.user_id) };
-    const row = await this.db.selectFrom('refresh_tokens').select(['family_id', 'user_id']).where('jti', '=', jti).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .select(['family_id', 'user_id', 'used_at', 'revoked'])
+      .where('jti', '=', jti)
+      .executeTakeFirst();
     if (!row) return { kind: 'unknown' as const };
-    return { kind: 'reused' as const, familyId: row.family_id, userId: Number(row.user_id) };
+    const replayed = row.used_at !== null || Number(row.revoked) !== 0;
+    return { kind: replayed ? ('reused' as const) : ('expired' as const), familyId: row.family_id, userId: Number(row.user_id) };
   }
 
   async revokeFamily(familyId: string): Promise<void> {
@@ -466,7 +471,7 @@ export class SqlStore implements Store {
     await trx.insertInto('conversation_events').values({ conversation_id: conversationId, kind, rep_id: repId, at }).execute();
   }
 
-  async enqueue(conversationId: string, now: number) {
+  async enqueue(conversationId: string, now: number, beforeCommit?: (queued: Conversation) => Promise<void>) {
     return this.db.transaction().execute(async (trx) => {
       const current = await trx.selectFrom('conversations').select(['status']).where('id', '=', conversationId).executeTakeFirst();
       if (!current || (current.status !== 'new' && current.status !== 'abandoned')) return undefined;
@@ -485,7 +490,9 @@ export class SqlStore implements Store {
         .executeTakeFirst();
       if (!row) throw new Rollback('conversation');
       await this.event(trx, conversationId, 'queued', null, now);
-      return toConversation(row);
+      const queued = toConversation(row);
+      if (beforeCommit) await beforeCommit(queued);
+      return queued;
     }).catch((err) => {
       if (err instanceof Rollback) return undefined;
       throw err;

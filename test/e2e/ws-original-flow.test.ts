@@ -108,15 +108,13 @@ describe('original client flow', () => {
     }
     const repWs = connect(server.wsUrl, chatPath(busy), { token: rep.access });
     await repWs.opened;
-    let current = busy;
     let currentRepWs = repWs;
     for (const w of waiting) {
       currentRepWs.send({ type: 'close' });
       const redirect = await currentRepWs.waitType('redirect');
       assert.equal(redirect.redirect_id, w.conv, 'the head of the queue is served next');
       await w.ws.waitType('assigned');
-      current = w.conv;
-      currentRepWs = connect(server.wsUrl, chatPath(current), { token: rep.access });
+      currentRepWs = connect(server.wsUrl, chatPath(w.conv), { token: rep.access });
       await currentRepWs.opened;
     }
     currentRepWs.close();

@@ -1,5 +1,6 @@
 // Accounts routes: the original's registration and token endpoints, plus logout, login alias and /api/me/.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestAsyncHookHandler } from 'fastify';
+import type {} from '@fastify/rate-limit';
 import { Type } from 'typebox';
 import type { AppServices } from '../../app-services.ts';
 import { badRequest } from '../../domain/errors.ts';
@@ -30,12 +31,16 @@ function checkPasswords(body: { password: string; password1: string }) {
 }
 
 export async function accountRoutes(app: FastifyInstance, s: AppServices): Promise<void> {
-  const registerLimit = { rateLimit: { max: s.config.rateRegisterPerMin, timeWindow: 60_000 } };
-  const tokenLimit = { rateLimit: { max: s.config.rateTokenPerMin, timeWindow: 60_000 } };
+  // One budget per client address shared by the routes of a kind: a per-route budget would let a client
+  // double its password guesses by alternating /auth/token/ and /auth/login/ (or the two registrations).
+  const limiter = (max: number) => app.rateLimit({ max, timeWindow: 60_000 }) as unknown as onRequestAsyncHookHandler;
+  const registerLimit = limiter(s.config.rateRegisterPerMin);
+  const credentialsLimit = limiter(s.config.rateTokenPerMin);
+  const refreshLimit = limiter(s.config.rateTokenPerMin);
 
   app.post<{ Body: { user: UserIn; phone_number: number; password: string; password1: string } }>(
     '/api/register_customer/',
-    { config: registerLimit, schema: { tags: ['accounts'], body: RegisterCustomer, response: { 201: CustomerSchema, ...errors } } },
+    { onRequest: registerLimit, schema: { tags: ['accounts'], body: RegisterCustomer, response: { 201: CustomerSchema, ...errors } } },
     async (req, reply) => {
       checkPasswords(req.body);
       const { user, profile } = await s.accounts.registerCustomer(normUser(req.body.user), req.body.password, req.body.phone_number);
@@ -45,7 +50,7 @@ export async function accountRoutes(app: FastifyInstance, s: AppServices): Promi
 
   app.post<{ Body: { user: UserIn; max_capacity: number; password: string; password1: string } }>(
     '/api/register_customer_rep/',
-    { config: registerLimit, schema: { tags: ['accounts'], body: RegisterRep, response: { 201: Type.Object({ id: Type.Integer(), user: UserSchema, max_capacity: Type.Integer(), status: Type.String(), load: Type.Integer() }), ...errors } } },
+    { onRequest: registerLimit, schema: { tags: ['accounts'], body: RegisterRep, response: { 201: Type.Object({ id: Type.Integer(), user: UserSchema, max_capacity: Type.Integer(), status: Type.String(), load: Type.Integer() }), ...errors } } },
     async (req, reply) => {
       checkPasswords(req.body);
       const { user, profile } = await s.accounts.registerRep(normUser(req.body.user), req.body.password, req.body.max_capacity);
@@ -57,20 +62,20 @@ export async function accountRoutes(app: FastifyInstance, s: AppServices): Promi
   for (const path of ['/auth/token/', '/auth/login/']) {
     app.post<{ Body: { username: string; password: string } }>(
       path,
-      { config: tokenLimit, schema: { tags: ['accounts'], body: Credentials, response: { 200: TokenPair, ...errors } } },
+      { onRequest: credentialsLimit, schema: { tags: ['accounts'], body: Credentials, response: { 200: TokenPair, ...errors } } },
       async (req) => s.accounts.login(req.body.username, req.body.password),
     );
   }
 
   app.post<{ Body: { refresh: string } }>(
     '/auth/token/refresh/',
-    { config: tokenLimit, schema: { tags: ['accounts'], body: Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }), response: { 200: TokenPair, ...errors } } },
+    { onRequest: refreshLimit, schema: { tags: ['accounts'], body: Type.Object({ refresh: Type.String({ minLength: 1, maxLength: 4096 }) }), response: { 200: TokenPair, ...errors } } },
     async (req) => s.accounts.refresh(req.body.refresh),
   );
 
   app.post(
     '/auth/logout/',
-    { preHandler: requireAuth(s.accounts), schema: { tags: ['accounts'], response: { 200: Type.Object({ detail: Type.String() }), 401: ErrorSchema } } },
+    { onRequest: requireAuth(s.accounts), schema: { tags: ['accounts'], response: { 200: Type.Object({ detail: Type.String() }), 401: ErrorSchema } } },
     async (req) => {
       await s.accounts.logout(identityOf(req).user.id);
       return { detail: 'Successfully logged out.' };
@@ -80,7 +85,7 @@ export async function accountRoutes(app: FastifyInstance, s: AppServices): Promi
   app.get(
     '/api/me/',
     {
-      preHandler: requireAuth(s.accounts),
+      onRequest: requireAuth(s.accounts),
       schema: {
         tags: ['accounts'],
         response: {

@@ -13,7 +13,8 @@ import { transferConversation } from '../../services/transfer.ts';
 import { enqueueConversation } from '../../services/enqueue.ts';
 import { assertTransition } from '../../domain/conversation.ts';
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 4096 }) });
+// No maxLength: any id that is not a UUID is 404 (readableConversation), never a 400; the router caps its length.
+const IdParams = Type.Object({ id: Type.String() });
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 
 /** Who may read: its customer, any rep who has held it, admins. Everyone else gets 404 so nothing leaks. */
@@ -48,7 +49,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
   app.get<{ Querystring: { limit?: number; offset?: number; scope?: 'current' | 'history' } }>(
     '/api/conversations/',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['conversations'],
         querystring: Type.Object({
@@ -82,7 +83,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
   app.post<{ Body: { customer?: number } | undefined }>(
     '/api/conversations/',
     {
-      preHandler: requireAuth(s.accounts, ['customer']),
+      onRequest: requireAuth(s.accounts, ['customer']),
       schema: {
         tags: ['conversations'],
         body: Type.Union([Type.Object({ customer: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) }), Type.Null()]),
@@ -100,7 +101,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
 
   app.get<{ Params: { id: string } }>(
     '/api/conversations/:id/',
-    { preHandler: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationDetailSchema, ...errors } } },
+    { onRequest: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationDetailSchema, ...errors } } },
     async (req) => {
       const c = await readableConversation(s, identityOf(req), req.params.id);
       const [withLatest, messages] = await Promise.all([store.getConversationWithLatest(c.id), store.listMessages(c.id)]);
@@ -111,7 +112,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
   app.get<{ Params: { id: string }; Querystring: { before_seq?: number; limit?: number } }>(
     '/api/conversations/:id/messages/',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['conversations'],
         params: IdParams,
@@ -136,7 +137,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
 
   app.post<{ Params: { id: string } }>(
     '/api/conversations/:id/close/',
-    { preHandler: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationSchema, ...errors } } },
+    { onRequest: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationSchema, ...errors } } },
     async (req) => {
       const id = identityOf(req);
       const c = await readableConversation(s, id, req.params.id);
@@ -154,7 +155,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
   app.post<{ Params: { id: string }; Body: { to_rep?: number | null } | null }>(
     '/api/conversations/:id/transfer/',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['conversations'],
         params: IdParams,
@@ -178,7 +179,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
   app.post<{ Params: { id: string }; Body: { score: number; comment?: string | null } }>(
     '/api/conversations/:id/rating/',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['conversations'],
         params: IdParams,
@@ -201,7 +202,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
 
   app.post<{ Params: { id: string } }>(
     '/api/conversations/:id/queue/',
-    { preHandler: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationSchema, ...errors } } },
+    { onRequest: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationSchema, ...errors } } },
     async (req) => {
       const id = identityOf(req);
       const c = await readableConversation(s, id, req.params.id);

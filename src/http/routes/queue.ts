@@ -17,7 +17,7 @@ const QueueItem = Type.Object({
 export async function queueRoutes(app: FastifyInstance, s: AppServices): Promise<void> {
   app.get(
     '/api/queue/',
-    { preHandler: requireAuth(s.accounts), schema: { tags: ['queue'], response: { 200: Type.Array(QueueItem), 401: ErrorSchema } } },
+    { onRequest: requireAuth(s.accounts), schema: { tags: ['queue'], response: { 200: Type.Array(QueueItem), 401: ErrorSchema } } },
     async (req, reply) => {
       const id = identityOf(req);
       const view = await s.queueViewer.view();

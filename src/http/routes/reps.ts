@@ -12,7 +12,7 @@ const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: Erro
 export async function repRoutes(app: FastifyInstance, s: AppServices): Promise<void> {
   const repOnly = requireAuth(s.accounts, ['rep']);
 
-  app.get('/api/reps/me/', { preHandler: repOnly, schema: { tags: ['reps'], response: { 200: RepSchema, ...errors } } }, async (req) => {
+  app.get('/api/reps/me/', { onRequest: repOnly, schema: { tags: ['reps'], response: { 200: RepSchema, ...errors } } }, async (req) => {
     const id = identityOf(req);
     if (!id.rep) throw forbidden();
     return repJson(id.user, id.rep);
@@ -21,7 +21,7 @@ export async function repRoutes(app: FastifyInstance, s: AppServices): Promise<v
   app.patch<{ Body: { max_capacity?: number; status?: 'online' | 'away' | 'offline' } }>(
     '/api/reps/me/',
     {
-      preHandler: repOnly,
+      onRequest: repOnly,
       schema: {
         tags: ['reps'],
         body: Type.Object({
@@ -41,7 +41,7 @@ export async function repRoutes(app: FastifyInstance, s: AppServices): Promise<v
 
   app.get(
     '/api/reps/',
-    { preHandler: requireAuth(s.accounts, ['rep', 'admin']), schema: { tags: ['reps'], response: { 200: Type.Array(RepSchema), ...errors } } },
+    { onRequest: requireAuth(s.accounts, ['rep', 'admin']), schema: { tags: ['reps'], response: { 200: Type.Array(RepSchema), ...errors } } },
     async () => (await s.ctx.store.listReps()).map(repWithUserJson),
   );
 }

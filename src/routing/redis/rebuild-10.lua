@@ -1,0 +1,75 @@
+--[[
+  Replaces all routing state with a store snapshot and writes a new epoch, in one step (DESIGN R4).
+  Loads count from the held assignments (the snapshot's profile loads are not used). With mode
+  "missing" it does nothing while the epoch key exists: another caller rebuilt first.
+
+    Input:
+      KEYS[1]  epoch      string, present while routing state is loaded
+      KEYS[2]  queue      zset conversationId -> queue_seq
+      KEYS[3]  queuedAt   zset conversationId -> queued_at
+      KEYS[4]  entries    hash conversationId -> "queueSeq|customerId|queuedAt|version"
+      KEYS[5]  held       hash conversationId -> "repId|queueSeq|customerId|queuedAt|version"
+      KEYS[6]  versions   hash conversationId -> highest version seen
+      KEYS[7]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
+      KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
+      KEYS[9]  clock      string, last lastAssignedAt stamp (kept: stamps only move forward)
+      KEYS[10] repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+
+      ARGV[1]  mode: "force" (always) or "missing" (only when the epoch key is missing)
+      ARGV[2]  the new epoch
+      ARGV[3]  number of reps, R
+      ARGV[4]  number of held assignments, H
+      ARGV[5 .. 4+R]        reps: "repId|status|maxCapacity|lastAssignedAt" (lastAssignedAt "" for never)
+      ARGV[5+R .. 4+R+H]    held: "repId|queueSeq|customerId|queuedAt|version|conversationId"
+      ARGV[5+R+H ..]        queue: "queueSeq|customerId|queuedAt|version|conversationId"
+
+    Output:
+      1 when the state was replaced, 0 when mode "missing" found state already there
+]]
+local K = {
+  epoch = KEYS[1], queue = KEYS[2], queuedAt = KEYS[3], entries = KEYS[4], held = KEYS[5],
+  versions = KEYS[6], reps = KEYS[7], eligible = KEYS[8], clock = KEYS[9], repHeld = KEYS[10],
+}
+--- @include "includes/state"
+
+if ARGV[1] == 'missing' and redis.call('EXISTS', K.epoch) == 1 then return 0 end
+
+-- Wipe what is there (after a plain flush nothing is). Per-rep sets are found through the reps
+-- and the held hash, never by scanning.
+local holders = redis.call('HVALS', K.held)
+for i = 1, #holders do
+  redis.call('DEL', K.repHeld .. string.match(holders[i], '^([^|]*)|'))
+end
+local known = redis.call('HKEYS', K.reps)
+for i = 1, #known do redis.call('DEL', K.repHeld .. known[i]) end
+redis.call('DEL', K.queue, K.queuedAt, K.entries, K.held, K.versions, K.reps, K.eligible)
+
+local repCount, heldCount = tonumber(ARGV[3]), tonumber(ARGV[4])
+local reps = {}
+local order = {}
+for i = 5, 4 + repCount do
+  local repId, status, maxCapacity, last = string.match(ARGV[i], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+  local rep = { id = repId, status = status, max = tonumber(maxCapacity), load = 0, last = tonumber(last) }
+  reps[repId] = rep
+  order[#order + 1] = rep
+  noteStamp(rep.last)
+end
+
+for i = 5 + repCount, 4 + repCount + heldCount do
+  local repId, queueSeq, customerId, queuedAt, version, conversationId =
+    string.match(ARGV[i], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  hold(conversationId, repId, packEntry(queueSeq, customerId, queuedAt, version))
+  redis.call('HSET', K.versions, conversationId, version)
+  local rep = reps[repId]
+  if rep then rep.load = rep.load + 1 end
+end
+for i = 1, #order do writeRep(order[i]) end
+
+for i = 5 + repCount + heldCount, #ARGV do
+  local queueSeq, customerId, queuedAt, version, conversationId =
+    string.match(ARGV[i], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  insertEntry(conversationId, queueSeq, customerId, queuedAt, version)
+end
+
+redis.call('SET', K.epoch, ARGV[2])
+return 1

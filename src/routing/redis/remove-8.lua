@@ -1,0 +1,32 @@
+--[[
+  Drops a conversation that left routing (closed, abandoned): from the queue, and from any rep's
+  slot it holds. Does not dispatch.
+
+    Input:
+      KEYS[1]  epoch      string, present while routing state is loaded
+      KEYS[2]  queue      zset conversationId -> queue_seq
+      KEYS[3]  queuedAt   zset conversationId -> queued_at
+      KEYS[4]  entries    hash conversationId -> "queueSeq|customerId|queuedAt|version"
+      KEYS[5]  held       hash conversationId -> "repId|queueSeq|customerId|queuedAt|version"
+      KEYS[6]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
+      KEYS[7]  eligible   zset of the reps online with a free slot, in policy order
+      KEYS[8]  repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+
+      ARGV[1]  conversationId
+
+    Output:
+      1 when something was dropped, 0 otherwise
+      error "NOSTATE ..." when the epoch key is missing (nothing changed)
+]]
+local K = {
+  epoch = KEYS[1], queue = KEYS[2], queuedAt = KEYS[3], entries = KEYS[4], held = KEYS[5],
+  reps = KEYS[6], eligible = KEYS[7], repHeld = KEYS[8],
+}
+--- @include "includes/state"
+
+if redis.call('EXISTS', K.epoch) == 0 then return redis.error_reply('NOSTATE routing state is missing') end
+
+local unqueued = unqueue(ARGV[1])
+local released = releaseHold(ARGV[1], nil)
+if unqueued or released then return 1 end
+return 0

@@ -1,0 +1,8 @@
+// Runs the Router contract against the in-process adapter.
+import { MemoryRouter } from '../../src/routing/memory-router.ts';
+import { routerContract } from './router.contract.ts';
+
+routerContract('memory', async () => {
+  const router = new MemoryRouter();
+  return { router, cleanup: () => router.close() };
+});

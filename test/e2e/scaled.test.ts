@@ -1,0 +1,209 @@
+// Three real instances on one PostgreSQL and a throwaway Redis behave as one service: 200 customers
+// against capacity 30, a drain through a Redis FLUSHALL and a SIGKILL, cross-instance chat with resume,
+// and a SIGTERM drain.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
+import { startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account, type TestSocket } from '../helpers/client.ts';
+
+const SECRET = 'scaled-test-secret-long-enough-for-hs256-xx';
+
+describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
+  const skip = await requirePostgres();
+  let redis: ThrowawayRedis;
+  let db: TempDatabase;
+  let instances: Instance[] = [];
+  let env: Record<string, string>;
+
+  before(async () => {
+    if (skip) return;
+    redis = await startRedis();
+    db = await createTempDatabase('sbscaled');
+    env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: 'sbt',
+      JWT_SECRET: SECRET,
+      REP_GRACE_MS: '60000',
+      CUSTOMER_GRACE_MS: '60000',
+      RATE_REGISTER_PER_MIN: '100000',
+      RATE_TOKEN_PER_MIN: '100000',
+    };
+    instances = await Promise.all([startInstance(env), startInstance(env), startInstance(env)]);
+  });
+
+  after(async () => {
+    if (skip) return;
+    for (const i of instances) i.kill('SIGKILL');
+    await Promise.all(instances.map((i) => i.exited));
+    await redis.stop();
+    await db.drop();
+  });
+
+  const live = () => instances.filter((i) => i.proc.exitCode === null && i.proc.signalCode === null);
+  const pick = () => {
+    const l = live();
+    return l[Math.floor(Math.random() * l.length)];
+  };
+
+  it('serves 200 customers against capacity 30 exactly once, through a FLUSHALL and a SIGKILL', { skip: skip || false, timeout: 240_000 }, async () => {
+    const caps = [10, 8, 5, 4, 2, 1];
+    const reps: Account[] = [];
+    for (const cap of caps) reps.push(await registerRep(pick().url, cap));
+    const customers = await Promise.all(Array.from({ length: 200 }, () => registerCustomer(pick().url)));
+    const convs = await Promise.all(customers.map((c) => openConversation(pick().url, c)));
+    const homes = customers.map(() => pick());
+    const sockets: TestSocket[] = customers.map((c, i) => connect(homes[i].wsUrl, chatPath(convs[i]), { token: c.access }));
+    const firsts = await Promise.all(sockets.map((s) => s.waitFor((f) => f.type === 'assigned' || f.type === 'queued', 30_000)));
+    const assigned = firsts.filter((f) => f.type === 'assigned');
+    const queued = firsts.filter((f) => f.type === 'queued');
+    assert.equal(assigned.length, 30, 'exactly 30 assigned');
+    assert.equal(queued.length, 170);
+    assert.deepEqual(
+      queued.map((f) => f.position).sort((a, b) => a - b),
+      Array.from({ length: 170 }, (_, i) => i + 1),
+      'distinct positions',
+    );
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const over = await client.query('select id from rep_profiles where load > max_capacity');
+      assert.equal(over.rowCount, 0, 'no rep over capacity');
+
+      // Customers whose instance dies reconnect elsewhere (a real client would).
+      const servedFrames = new Map<string, number>();
+      const watch = (i: number, s: TestSocket) => {
+        s.waitType('assigned', 200_000).then(
+          () => servedFrames.set(convs[i], (servedFrames.get(convs[i]) ?? 0) + 1),
+          () => undefined,
+        );
+        s.closedPromise.then((code) => {
+          if (code !== 1000 && code !== 4409 && live().length > 0 && !s.ofType('assigned').length) {
+            const again = connect(pick().wsUrl, chatPath(convs[i]), { token: customers[i].access });
+            sockets[i] = again;
+            watch(i, again);
+          }
+        });
+      };
+      sockets.forEach((s, i) => watch(i, s));
+
+      let closes = 0;
+      let flushed = false;
+      let killed = false;
+      const repWorker = async (rep: Account) => {
+        for (;;) {
+          const open = await client.query("select id from conversations where rep_id = $1 and status = 'assigned'", [rep.id]);
+          if (open.rowCount === 0) {
+            const left = await client.query("select count(*)::int as n from conversations where status in ('queued', 'new')");
+            if (left.rows[0].n === 0) return;
+            await new Promise((r) => setTimeout(r, 25));
+            continue;
+          }
+          for (const row of open.rows) {
+            const inst = pick();
+            const ws = connect(inst.wsUrl, chatPath(row.id), { token: rep.access });
+            try {
+              await ws.opened;
+              ws.send({ type: 'close' });
+              await ws.waitClose(10_000);
+            } catch {
+              // The instance died under us: the loop retries on another one.
+            }
+            closes++;
+            if (closes === 40 && !flushed) {
+              flushed = true;
+              await redis.client.flushall();
+            }
+            if (closes === 90 && !killed) {
+              killed = true;
+              instances[0].kill('SIGKILL');
+            }
+          }
+        }
+      };
+      await Promise.all(reps.map(repWorker));
+      assert.ok(flushed && killed, 'the faults happened during the drain');
+
+      const events = await client.query("select conversation_id, count(*)::int as n from conversation_events where kind = 'assigned' group by conversation_id");
+      assert.equal(events.rowCount, 200, 'every customer was served');
+      for (const r of events.rows) assert.equal(r.n, 1, `conversation ${r.conversation_id} served once`);
+      const notClosed = await client.query("select count(*)::int as n from conversations where status <> 'closed'");
+      assert.equal(notClosed.rows[0].n, 0);
+      const loads = await client.query('select load from rep_profiles');
+      for (const r of loads.rows) assert.equal(r.load, 0, 'all 30 slots free');
+      const deadline = Date.now() + 10_000;
+      while ([...servedFrames.values()].length < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      for (const [conv, n] of servedFrames) assert.equal(n, 1, `one assigned frame for ${conv}`);
+    } finally {
+      await client.end();
+      for (const s of sockets) s.close();
+    }
+  });
+
+  it('chats across two instances and resumes on a third', { skip: skip || false, timeout: 60_000 }, async () => {
+    const [a, b] = live();
+    const rep = await registerRep(a.url, 3);
+    const cust = await registerCustomer(b.url);
+    const conv = await openConversation(a.url, cust);
+    const c = connect(a.wsUrl, chatPath(conv), { token: cust.access });
+    await c.waitType('assigned');
+    const r = connect(b.wsUrl, chatPath(conv), { token: rep.access });
+    await r.opened;
+    c.send({ type: 'message', text: 'from A', client_id: 'x1' });
+    await r.waitFor((f) => f.type === 'message' && f.message === 'from A');
+    r.send({ message: 'from B' });
+    await c.waitFor((f) => f.type === 'message' && f.message === 'from B');
+    c.send({ type: 'typing', typing: true });
+    await r.waitType('typing');
+    c.close();
+    for (let i = 0; i < 5; i++) r.send({ message: `later ${i}` });
+    await r.waitFor((f) => f.type === 'message' && f.seq === 7);
+    // Dedupe across instances: the retry lands elsewhere.
+    const c2 = connect(b.wsUrl, chatPath(conv), { token: cust.access, query: 'last_seq=2' });
+    await c2.waitFor((f) => f.type === 'message' && f.seq === 7);
+    assert.deepEqual(c2.ofType('message').map((f) => f.seq), [3, 4, 5, 6, 7]);
+    c2.send({ type: 'message', text: 'from A', client_id: 'x1' });
+    const dup = await c2.waitFor((f) => f.type === 'message' && f.client_id === 'x1');
+    assert.equal(dup.seq, 1);
+    const third = instances.find((i) => i !== a && i !== b && live().includes(i)) ?? a;
+    const c3 = connect(third.wsUrl, chatPath(conv), { token: cust.access, query: 'last_seq=5' });
+    await c3.waitFor((f) => f.type === 'message' && f.seq === 7);
+    r.send({ message: 'live' });
+    await c3.waitFor((f) => f.type === 'message' && f.seq === 8);
+    assert.deepEqual(c3.ofType('message').map((f) => f.seq), [6, 7, 8]);
+    const detail = await http(third.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access });
+    assert.equal(detail.body.messages.length, 8);
+    for (const s of [r, c2, c3]) s.close();
+  });
+
+  it('drains on SIGTERM: sockets get 1012, reconnect elsewhere, nothing lost', { skip: skip || false, timeout: 60_000 }, async () => {
+    const extra = await startInstance(env);
+    instances.push(extra);
+    const other = live().find((i) => i !== extra)!;
+    const rep = await registerRep(other.url, 2);
+    const cust = await registerCustomer(other.url);
+    const conv = await openConversation(other.url, cust);
+    const c = connect(extra.wsUrl, chatPath(conv), { token: cust.access });
+    await c.waitType('assigned');
+    const r = connect(other.wsUrl, chatPath(conv), { token: rep.access });
+    await r.opened;
+    for (let i = 1; i <= 10; i++) c.send({ type: 'message', text: `m${i}`, client_id: `d${i}` });
+    await c.waitFor((f) => f.type === 'message' && f.seq === 3);
+    extra.kill('SIGTERM');
+    assert.equal(await c.waitClose(10_000), 1012);
+    assert.equal(await extra.exited, 0, 'exit 0 after the drain');
+    const acked = c.ofType('message').map((f) => f.seq);
+    const back = connect(other.wsUrl, chatPath(conv), { token: cust.access, query: `last_seq=${acked.length}` });
+    await back.opened;
+    back.send({ type: 'message', text: 'after', client_id: 'after' });
+    const after = await back.waitFor((f) => f.type === 'message' && f.client_id === 'after');
+    const detail = await http(other.url, 'GET', `/api/conversations/${conv}/messages/?limit=100`, { token: cust.access });
+    const seqs = detail.body.map((m: any) => m.seq).sort((x: number, y: number) => x - y);
+    assert.deepEqual(seqs, Array.from({ length: after.seq }, (_, i) => i + 1), 'gapless, nothing lost');
+    await r.waitFor((f) => f.type === 'message' && f.client_id === 'after');
+    back.close();
+    r.close();
+  });
+});
