@@ -15,7 +15,8 @@ import { TokenService } from './auth/tokens.ts';
 import { QueueViewer } from './services/queue-view.ts';
 import { Metrics } from './http/metrics.ts';
 import type { AppServices } from './app-services.ts';
-import { installErrorHandler, installNotFound } from './http/errors.ts';
+import { frameworkErrorHandler, installErrorHandler, installNotFound } from './http/errors.ts';
+import { Ajv } from 'ajv';
 import { accountRoutes } from './http/routes/accounts.ts';
 import { conversationRoutes } from './http/routes/conversations.ts';
 import { repRoutes } from './http/routes/reps.ts';
@@ -64,7 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    ajv: { customOptions: { allErrors: true } },
+    frameworkErrors: frameworkErrorHandler,
     // One line per request is written by our onResponse hook, with the ?token= redacted.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -81,6 +82,12 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
 
   installErrorHandler(app);
   installNotFound(app);
+  // JSON bodies are validated as sent (null is not 0, ["x"] is not "x"); query strings and path
+  // parameters arrive as text, so they alone are coerced to the schema's types.
+  const ajvOptions = { allErrors: true, useDefaults: true, removeAdditional: true, strict: false } as const;
+  const strictAjv = new Ajv({ ...ajvOptions, coerceTypes: false });
+  const coercingAjv = new Ajv({ ...ajvOptions, coerceTypes: 'array' });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema));
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);

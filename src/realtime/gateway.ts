@@ -204,11 +204,21 @@ export class Gateway {
       }
     }
     // Resume: everything after last_seq first, then live frames with nothing missed or repeated.
-    // Without ?last_seq= the socket starts at the history as it was when it connected: anything stored
-    // since (while it was being set up) is sent, so a message racing the connect is never lost.
-    sock.lastSeqSent = resume ?? historyAtConnect;
+    // Without ?last_seq= the socket starts at the history as it was when the socket opened: anything
+    // stored since (while it was being authenticated and set up) is sent, so no message racing the
+    // connect is lost.
+    sock.lastSeqSent = resume ?? (await this.historyBefore(conv.id, historyAtConnect, sock.openedAt));
     await this.fill(sock);
     this.ready(sock);
+  }
+
+  /** The seq of the last message stored before `openedAt` (the socket's first moment). */
+  private async historyBefore(conversationId: string, lastSeqAtLookup: number, openedAt: number): Promise<number> {
+    if (lastSeqAtLookup === 0) return 0;
+    const recent = await this.s.ctx.store.listMessages(conversationId, { limit: 50 });
+    let start = lastSeqAtLookup;
+    for (const m of recent) if (m.timestamp >= openedAt && m.seq <= lastSeqAtLookup) start = Math.min(start, m.seq - 1);
+    return start;
   }
 
   private markWaiting(sock: ClientSocket, position: number, estimate: number): void {
@@ -357,7 +367,7 @@ export class Gateway {
           e.kind === 'typing'
             ? JSON.stringify({ type: 'typing', conversation: e.conversationId, user: e.username, typing: e.typing })
             : JSON.stringify({ type: 'read', conversation: e.conversationId, user: e.username, seq: e.seq });
-        for (const sock of this.registry.conversation(e.conversationId)) if (sock.ready && sock.userId !== e.userId) sock.send(frame);
+        for (const sock of this.registry.conversation(e.conversationId)) if (sock.userId !== e.userId) sock.send(frame);
         return;
       }
       case 'assigned':

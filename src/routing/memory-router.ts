@@ -1,7 +1,7 @@
 // The in-process Router: the queue as a sorted array by queue_seq, reps in a map. One process only.
 import { pickRep, type RepSlot } from '../domain/policy.ts';
 import type { RoutingSnapshot } from '../store/port.ts';
-import type { Proposal, QueueEntry, QueueStats, RejectFix, Router } from './port.ts';
+import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView } from './port.ts';
 
 interface Held {
   repId: number;
@@ -196,6 +196,14 @@ export class MemoryRouter implements Router {
     let oldest: number | null = null;
     for (const e of this.queueList) if (oldest === null || e.queuedAt < oldest) oldest = e.queuedAt;
     return { length: this.queueList.length, oldestQueuedAt: oldest };
+  }
+
+  async inspect(): Promise<RouterView> {
+    return {
+      queued: this.queueList.map((e) => e.conversationId),
+      held: new Map([...this.held].map(([id, h]) => [id, h.repId])),
+      reps: new Map([...this.reps].map(([id, r]) => [id, { status: r.status, maxCapacity: r.maxCapacity, load: r.load }])),
+    };
   }
 
   async close(): Promise<void> {}

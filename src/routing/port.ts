@@ -34,6 +34,14 @@ export interface RejectFix {
   rep?: RepSlot;
 }
 
+/** The router's whole state at one instant, for the reconciler that compares it with the store. */
+export interface RouterView {
+  queued: string[];
+  /** conversation -> rep holding (or reserved for) it */
+  held: Map<string, number>;
+  reps: Map<number, { status: RepSlot['status']; maxCapacity: number; load: number }>;
+}
+
 export interface Router {
   /** Replaces all routing state with a store snapshot. */
   rebuild(snapshot: RoutingSnapshot): Promise<void>;
@@ -56,5 +64,6 @@ export interface Router {
   /** The queue in order (position 1 first). */
   queue(): Promise<QueueEntry[]>;
   stats(): Promise<QueueStats>;
+  inspect(): Promise<RouterView>;
   close(): Promise<void>;
 }

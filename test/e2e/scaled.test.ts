@@ -36,6 +36,10 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
 
   after(async () => {
     if (skip) return;
+    for (const i of instances) {
+      const tail = i.output.join('').split('\n').filter((l) => !l.includes('"level":30')).slice(-15).join('\n');
+      if (process.env.SCALED_DEBUG || (i.proc.exitCode !== null && i.proc.exitCode !== 0)) console.error(`instance ${i.port} exit=${i.proc.exitCode}:\n${tail}`);
+    }
     for (const i of instances) i.kill('SIGKILL');
     await Promise.all(instances.map((i) => i.exited));
     await redis.stop();

@@ -20,7 +20,10 @@ describe('bad input on sockets', () => {
     const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
     await c.waitType('assigned');
     const r = connect(server.wsUrl, chatPath(conv), { token: rep.access });
+    // A pong proves the rep's socket is set up: frames are handled only after authentication.
     await r.opened;
+    r.send({ type: 'ping' });
+    await r.waitType('pong');
     return { cust, conv, c, r };
   }
 

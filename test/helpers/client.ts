@@ -89,6 +89,8 @@ export class TestSocket {
       ws.once('error', reject);
       ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected HTTP ${res.statusCode} on upgrade`)));
     });
+    // A socket refused at the handshake rejects `opened`; tests that never await it must not crash.
+    this.opened.catch(() => undefined);
     this.closedPromise = new Promise((resolve) => {
       ws.on('close', (code, reason) => {
         this.closeCode = code;

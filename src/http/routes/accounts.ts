@@ -17,8 +17,18 @@ const UserInput = Type.Object({
 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
-const RegisterCustomer = Type.Object({ user: UserInput, phone_number: Type.Integer({ minimum: 0, maximum: 999_999_999_999_999 }), password: Password, password1: Password });
-const RegisterRep = Type.Object({ user: UserInput, max_capacity: Type.Integer({ minimum: 0, maximum: 10_000 }), password: Password, password1: Password });
+// DRF's IntegerField takes a number or a numeric string; nothing else (null, true, arrays) is coerced.
+const IntegerLike = (maximum: number, digits: number) =>
+  Type.Union([Type.Integer({ minimum: 0, maximum }), Type.String({ pattern: `^\\s*\\d{1,${digits}}\\s*$` })]);
+const PhoneNumber = IntegerLike(999_999_999_999_999, 15);
+const MaxCapacity = IntegerLike(10_000, 4);
+const toInt = (v: number | string, maximum: number): number => {
+  const n = typeof v === 'number' ? v : Number(v.trim());
+  if (n > maximum) throw badRequest('Invalid input.', {}, 'invalid');
+  return n;
+};
+const RegisterCustomer = Type.Object({ user: UserInput, phone_number: PhoneNumber, password: Password, password1: Password });
+const RegisterRep = Type.Object({ user: UserInput, max_capacity: MaxCapacity, password: Password, password1: Password });
 const Credentials = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }), password: Type.String({ minLength: 1, maxLength: 1024 }) });
 const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() });
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema };
@@ -38,22 +48,22 @@ export async function accountRoutes(app: FastifyInstance, s: AppServices): Promi
   const credentialsLimit = limiter(s.config.rateTokenPerMin);
   const refreshLimit = limiter(s.config.rateTokenPerMin);
 
-  app.post<{ Body: { user: UserIn; phone_number: number; password: string; password1: string } }>(
+  app.post<{ Body: { user: UserIn; phone_number: number | string; password: string; password1: string } }>(
     '/api/register_customer/',
     { onRequest: registerLimit, schema: { tags: ['accounts'], body: RegisterCustomer, response: { 201: CustomerSchema, ...errors } } },
     async (req, reply) => {
       checkPasswords(req.body);
-      const { user, profile } = await s.accounts.registerCustomer(normUser(req.body.user), req.body.password, req.body.phone_number);
+      const { user, profile } = await s.accounts.registerCustomer(normUser(req.body.user), req.body.password, toInt(req.body.phone_number, 999_999_999_999_999));
       return reply.status(201).send(customerJson(user, profile));
     },
   );
 
-  app.post<{ Body: { user: UserIn; max_capacity: number; password: string; password1: string } }>(
+  app.post<{ Body: { user: UserIn; max_capacity: number | string; password: string; password1: string } }>(
     '/api/register_customer_rep/',
     { onRequest: registerLimit, schema: { tags: ['accounts'], body: RegisterRep, response: { 201: Type.Object({ id: Type.Integer(), user: UserSchema, max_capacity: Type.Integer(), status: Type.String(), load: Type.Integer() }), ...errors } } },
     async (req, reply) => {
       checkPasswords(req.body);
-      const { user, profile } = await s.accounts.registerRep(normUser(req.body.user), req.body.password, req.body.max_capacity);
+      const { user, profile } = await s.accounts.registerRep(normUser(req.body.user), req.body.password, toInt(req.body.max_capacity, 10_000));
       await registerRep(s.ctx, profile);
       return reply.status(201).send({ id: profile.id, user: userJson(user), max_capacity: profile.maxCapacity, status: profile.status, load: profile.load });
     },

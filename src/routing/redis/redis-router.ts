@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RepSlot } from '../../domain/policy.ts';
 import type { Conversation } from '../../domain/types.ts';
 import type { RoutingSnapshot } from '../../store/port.ts';
-import type { Proposal, QueueEntry, QueueStats, RejectFix, Router } from '../port.ts';
+import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView } from '../port.ts';
 import { routingScripts } from './scripts.ts';
 
 export interface RedisRouterOptions {
@@ -56,6 +56,7 @@ const SCRIPT_KEYS: Record<string, KeyName[]> = {
   rebuild: STATE,
   queue: ['epoch', 'queue', 'entries'],
   stats: ['epoch', 'queue', 'queuedAt'],
+  inspect: ['epoch', 'queue', 'held', 'reps'],
   drop: [...STATE, 'rebuildLock'],
   releaseLock: ['rebuildLock'],
 };
@@ -232,6 +233,17 @@ export class RedisRouter implements Router {
   async stats(): Promise<QueueStats> {
     const [length, oldest] = (await this.run('stats', [])) as [number, string | null];
     return { length, oldestQueuedAt: oldest === null ? null : Number(oldest) };
+  }
+
+  async inspect(): Promise<RouterView> {
+    const [queued, held, reps] = (await this.run('inspect', [])) as [string[], string[], string[]];
+    const view: RouterView = { queued, held: new Map(), reps: new Map() };
+    for (let i = 0; i < held.length; i += 2) view.held.set(held[i], Number(held[i + 1]));
+    for (let i = 0; i < reps.length; i += 2) {
+      const [status, max, load] = reps[i + 1].split('|');
+      view.reps.set(Number(reps[i]), { status: status as RepSlot['status'], maxCapacity: Number(max), load: Number(load) });
+    }
+    return view;
   }
 
   /** Deletes every key of this router; the next operation rebuilds from the snapshot source. */

@@ -1,0 +1,22 @@
+--[[
+  Reads the whole routing state at one instant, for the reconciler that compares it with the store.
+
+    Input:
+      KEYS[1]  epoch      string, present while routing state is loaded
+      KEYS[2]  queue      zset conversationId -> queue_seq
+      KEYS[3]  held       hash conversationId -> "repId|queueSeq|customerId|queuedAt|version"
+      KEYS[4]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
+
+    Output:
+      {queue ids in order, flat {conversationId, repId, ...}, flat {repId, "status|max|load|last", ...}}
+      error "NOSTATE ..." when the epoch key is missing
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSTATE routing state is missing') end
+
+local held = {}
+local flat = redis.call('HGETALL', KEYS[3])
+for i = 1, #flat, 2 do
+  held[#held + 1] = flat[i]
+  held[#held + 1] = string.match(flat[i + 1], '^([^|]*)')
+end
+return { redis.call('ZRANGE', KEYS[2], 0, -1), held, redis.call('HGETALL', KEYS[4]) }
