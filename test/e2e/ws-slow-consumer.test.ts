@@ -1,0 +1,42 @@
+// A socket whose unsent buffer passes 1 MiB is closed with 1013; the other participant carries on.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from '../helpers/server.ts';
+import { chatPath, connect, openConversation, registerCustomer, registerRep } from '../helpers/client.ts';
+
+describe('slow consumer', () => {
+  it('closes a socket that stops reading once 1 MiB is waiting for it, with 1013', { timeout: 60_000 }, async () => {
+    const server = await startServer({ env: { WS_FRAMES_PER_S: '100000' } });
+    try {
+      const rep = await registerRep(server.url, 1);
+      const cust = await registerCustomer(server.url);
+      const conv = await openConversation(server.url, cust);
+      const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
+      await c.waitType('assigned');
+      const r = connect(server.wsUrl, chatPath(conv), { token: rep.access });
+      await r.opened;
+      r.send({ type: 'ping' });
+      await r.waitType('pong');
+      // The rep's client stops reading; the kernel buffers fill, then the server's own buffer grows.
+      (r.ws as any)._socket.pause();
+      const text = 'z'.repeat(4000);
+      // Sockets the server still writes to (a closed one may linger until its close handshake times out).
+      const repUserSockets = () => [...server.gateway.registry.user(rep.userId)].filter((s) => !s.closed).length;
+      let sent = 0;
+      while (repUserSockets() > 0 && sent < 6000) {
+        for (let i = 0; i < 50; i++) c.send({ type: 'message', text });
+        sent += 50;
+        await c.waitFor((f) => f.type === 'message' && f.seq === sent, 10_000);
+      }
+      assert.equal(repUserSockets(), 0, `the server let go of the slow socket (after ${sent} messages)`);
+      (r.ws as any)._socket.resume();
+      assert.equal(await r.waitClose(20_000), 1013);
+      // The customer is not disturbed.
+      c.send({ type: 'message', text: 'still fine' });
+      await c.waitFor((f) => f.type === 'message' && f.message === 'still fine');
+      c.close();
+    } finally {
+      await server.stop({ wipe: true });
+    }
+  });
+});
