@@ -197,9 +197,8 @@ export class Gateway {
       if (!sock.waiting && conv.status !== 'assigned') {
         // Already queued (a reconnect, or a second tab that lost the enqueue race): tell it its place.
         await this.s.ctx.lock.run(async () => {
-          const view = await this.s.queueViewer.view();
-          const entry = view.entries.find((e) => e.conversationId === conv!.id);
-          if (entry && !sock.waiting) this.markWaiting(sock, entry.position, entry.estimatedWaitS);
+          const position = await this.s.ctx.router.position(conv!.id);
+          if (position > 0 && !sock.waiting) this.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position));
         });
       }
     }

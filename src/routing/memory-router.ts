@@ -198,6 +198,11 @@ export class MemoryRouter implements Router {
     return { length: this.queueList.length, oldestQueuedAt: oldest };
   }
 
+  async position(conversationId: string): Promise<number> {
+    const entry = this.queued.get(conversationId);
+    return entry ? this.queueList.indexOf(entry) + 1 : 0;
+  }
+
   async inspect(): Promise<RouterView> {
     return {
       queued: this.queueList.map((e) => e.conversationId),

@@ -64,6 +64,8 @@ export interface Router {
   /** The queue in order (position 1 first). */
   queue(): Promise<QueueEntry[]>;
   stats(): Promise<QueueStats>;
+  /** 1-based place in the queue, 0 when the conversation is not queued. */
+  position(conversationId: string): Promise<number>;
   inspect(): Promise<RouterView>;
   close(): Promise<void>;
 }

@@ -35,7 +35,7 @@ export function enqueueConversation(ctx: ServiceContext, conversationId: string,
     const mine = done.find((d) => d.conversation.id === conversationId);
     if (!mine) {
       if (opts.onQueued) {
-        const position = (await ctx.router.queue()).findIndex((e) => e.conversationId === conversationId) + 1;
+        const position = await ctx.router.position(conversationId);
         if (position > 0) opts.onQueued(position, opts.estimate ? await opts.estimate(position) : 0);
       }
       await ctx.bus.publish({ kind: 'queue_changed' });

@@ -144,6 +144,25 @@ export function routerContract(name: string, factory: RouterFactory, opts: Route
         assert.deepEqual(await queueIds(), ['c3'], 'a stale reject does not queue a held conversation');
       });
 
+      it('reports a conversation\'s 1-based position, and 0 once it is not queued', async () => {
+        for (const n of [3, 1, 2]) await enqueue(n);
+        assert.deepEqual([await router.position('c1'), await router.position('c2'), await router.position('c3')], [1, 2, 3]);
+        assert.equal(await router.position('c9'), 0);
+        await router.setRep(slot(1, 1));
+        assert.equal(await router.position('c1'), 0, 'the head was proposed to the rep');
+        assert.equal(await router.position('c2'), 1);
+      });
+
+      it('shows its whole state through inspect(): the queue, held conversations and reps', async () => {
+        await router.setRep(slot(1, 1));
+        await enqueue(1);
+        await enqueue(2);
+        const view = await router.inspect();
+        assert.deepEqual(view.queued, ['c2']);
+        assert.deepEqual([...view.held], [['c1', 1]]);
+        assert.deepEqual(view.reps.get(1), { status: 'online', maxCapacity: 1, load: 1 });
+      });
+
       it('reports the length and the oldest queuedAt, which need not be the head', async () => {
         assert.deepEqual(await router.stats(), { length: 0, oldestQueuedAt: null });
         await enqueue(1, { queuedAt: T0 + 500 });

@@ -57,6 +57,7 @@ const SCRIPT_KEYS: Record<string, KeyName[]> = {
   queue: ['epoch', 'queue', 'entries'],
   stats: ['epoch', 'queue', 'queuedAt'],
   inspect: ['epoch', 'queue', 'held', 'reps'],
+  position: ['epoch', 'queue', 'entries'],
   drop: [...STATE, 'rebuildLock'],
   releaseLock: ['rebuildLock'],
 };
@@ -233,6 +234,11 @@ export class RedisRouter implements Router {
   async stats(): Promise<QueueStats> {
     const [length, oldest] = (await this.run('stats', [])) as [number, string | null];
     return { length, oldestQueuedAt: oldest === null ? null : Number(oldest) };
+  }
+
+  async position(conversationId: string): Promise<number> {
+    const [position] = (await this.run('position', [conversationId])) as [number, number];
+    return position;
   }
 
   async inspect(): Promise<RouterView> {
