@@ -14,6 +14,8 @@ export interface Metric {
   /** The DESIGN aim this metric answers, as text, and whether this run met it. */
   aim?: string;
   met?: boolean;
+  /** Which statistic the ratio compares (default: the medians; latency aims are about the p99). */
+  ratioOf?: 'median' | 'p99';
 }
 
 export interface BenchResult {
@@ -28,7 +30,9 @@ export interface BenchResult {
 }
 
 export function metric(m: Omit<Metric, 'ratio'>): Metric {
-  const ratio = m.baseline && m.baseline.median !== 0 && Number.isFinite(m.baseline.median) ? m.median / m.baseline.median : undefined;
+  const ours = m.ratioOf === 'p99' ? m.p99 : m.median;
+  const theirs = m.ratioOf === 'p99' ? m.baseline?.p99 : m.baseline?.median;
+  const ratio = ours !== undefined && theirs !== undefined && theirs !== 0 && Number.isFinite(theirs) ? ours / theirs : undefined;
   return { ...m, ratio };
 }
 
@@ -56,7 +60,7 @@ export function table(results: BenchResult[]): string {
         fmt(m.median),
         fmt(m.p99),
         base,
-        m.ratio === undefined ? '-' : `x${fmt(m.ratio)}`,
+        m.ratio === undefined ? '-' : `x${fmt(m.ratio)}${m.ratioOf === 'p99' ? ' (p99)' : ''}`,
         m.aim ?? '-',
         m.met === undefined ? '-' : m.met ? 'yes' : 'NO',
       ]);

@@ -32,6 +32,7 @@ export class LocalPresence implements PresenceTracker {
   private readonly repTimers = new Map<number, NodeJS.Timeout>();
   private readonly customerTimers = new Map<string, NodeJS.Timeout>();
   private stopped = false;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -76,10 +77,21 @@ export class LocalPresence implements PresenceTracker {
     const snap = await this.ctx.store.routingSnapshot();
     for (const rep of snap.reps) if (rep.watched && rep.status !== 'offline') this.repDisconnected(rep.id);
     for (const c of snap.queue) this.customerLeft(c.id);
+    // A conversation can also be queued with no socket at all (POST /queue/): its grace starts when seen.
+    this.sweeper = setInterval(() => {
+      this.ctx.router
+        .queue()
+        .then((queue) => {
+          for (const e of queue) if (!this.opts.customerHasSocket(e.conversationId)) this.customerLeft(e.conversationId);
+        })
+        .catch(() => undefined);
+    }, 1000);
+    this.sweeper.unref();
   }
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.sweeper);
     for (const t of this.repTimers.values()) clearTimeout(t);
     for (const t of this.customerTimers.values()) clearTimeout(t);
     this.repTimers.clear();

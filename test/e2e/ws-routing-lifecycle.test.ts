@@ -199,3 +199,25 @@ describe('routing lifecycle', () => {
     for (const r of [repA, repB]) await http(server.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { status: 'offline' } });
   });
 });
+
+describe('abandonment without any socket', () => {
+  it('abandons a conversation queued by POST /queue/ whose customer never connects', async () => {
+    const server = await startServer({ env: { CUSTOMER_GRACE_MS: '200' } });
+    try {
+      await registerRep(server.url, 0);
+      const cust = await registerCustomer(server.url);
+      const conv = await openConversation(server.url, cust);
+      const r = await http(server.url, 'POST', `/api/conversations/${conv}/queue/`, { token: cust.access });
+      assert.equal(r.body.status, 'queued');
+      const until = Date.now() + 5000;
+      let status = 'queued';
+      while (Date.now() < until && status !== 'abandoned') {
+        await new Promise((res) => setTimeout(res, 50));
+        status = (await http(server.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access })).body.status;
+      }
+      assert.equal(status, 'abandoned');
+    } finally {
+      await server.stop({ wipe: true });
+    }
+  });
+});
