@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import SQLite from 'better-sqlite3';
 import { startBare, startSwitchboard, type Probed } from './lib/procs.ts';
-import { closeAll, nextFrame, openSocket, settled, type WebSocket } from './lib/ws.ts';
+import { closeAll, openSocket, openWithFrame, settled, type WebSocket } from './lib/ws.ts';
 import { mapLimit, sleep, summarize, until, type Summary } from './lib/stats.ts';
 import { log, metric, type BenchResult } from './lib/report.ts';
 import { chatPath, openConversation, registerCustomer, registerRep, type Account } from '../test/helpers/client.ts';
@@ -20,7 +20,7 @@ const RATE_PER_CONV = 10;
 const WARMUP_S = 1;
 const PACED_S = 10;
 const SATURATION_S = 8;
-const WINDOW = 4;
+const WINDOW = Number(process.env.BENCH_RELAY_WINDOW ?? 4);
 // A plain chat line (about 90 characters); the frame is typed with a client_id, as the web console sends it.
 const TEXT = 'Hello, my order arrived yesterday but the blue kettle has a cracked lid. Can you help me?';
 
@@ -145,13 +145,14 @@ async function saturate(lanes: Lane[], setPhase: (p: Phase) => void, target?: Pr
   running = false;
   const elu = performance.eventLoopUtilization(elu0).utilization;
   const cpu1 = target ? await target.probe() : undefined;
+  const wallMs = performance.now() - start;
   const sent = lanes.reduce((a, l) => a + l.next, 0) - sentBefore;
   await until(() => lanes.reduce((a, l) => a + l.received, 0) - receivedBefore >= sent, 10_000);
   setPhase(idle);
   // The first second ramps up and the last bucket is partial: the median is over whole seconds 1..S-1.
   const whole = buckets.slice(1, SATURATION_S);
   const serverCpuPct =
-    cpu0 && cpu1 ? (100 * (cpu1.cpuUserUs + cpu1.cpuSystemUs - cpu0.cpuUserUs - cpu0.cpuSystemUs)) / 1000 / (performance.now() - start) : undefined;
+    cpu0 && cpu1 ? (100 * (cpu1.cpuUserUs + cpu1.cpuSystemUs - cpu0.cpuUserUs - cpu0.cpuSystemUs)) / 1000 / wallMs : undefined;
   return {
     perSecond: buckets,
     medianPerS: summarize(whole).median,
@@ -173,7 +174,7 @@ async function workload(label: string, lanes: Lane[], target: Probed) {
   await sleep(500);
   log(NAME, `${label}: saturation, window ${WINDOW} per socket, ${SATURATION_S} s`);
   const s = await saturate(lanes, setPhase, target);
-  log(NAME, `${label}: ${Math.round(s.medianPerS)} msg/s (median of 1 s windows), latency p99 ${s.latency.p99.toFixed(1)} ms`);
+  log(NAME, `${label}: ${Math.round(s.medianPerS)} msg/s (median of 1 s windows), latency p99 ${s.latency.p99.toFixed(1)} ms, server CPU ${s.serverCpuPct?.toFixed(0)}%, client ELU ${(s.clientElu * 100).toFixed(0)}%`);
   const errors = lanes.reduce((a, l) => a + l.errors, 0);
   return { paced: p, saturation: s, errors };
 }
@@ -213,8 +214,7 @@ async function serverRun() {
     const repByProfile = new Map<number, Account>(repAccounts.map((r) => [r.id, r]));
     const convs = await mapLimit(customers, 50, (c) => openConversation(server.url, c));
     const lanes = await mapLimit(customers, 50, async (c, i) => {
-      const customer = await openSocket(server.wsUrl + chatPath(convs[i]), c.access);
-      const assigned = await nextFrame(customer, (f) => f.type === 'assigned' || f.type === 'queued');
+      const { ws: customer, frame: assigned } = await openWithFrame(server.wsUrl + chatPath(convs[i]), c.access, (f) => f.type === 'assigned' || f.type === 'queued');
       if (assigned.type !== 'assigned') throw new Error(`conversation ${i} was queued, not assigned`);
       const rep = repByProfile.get(assigned.rep.id);
       if (!rep) throw new Error(`unknown rep ${assigned.rep.id}`);
@@ -238,6 +238,7 @@ export async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const bare = await bareRun();
+  if (process.env.BENCH_RELAY_BARE_ONLY) return { bench: NAME, startedAt, durationS: 0, metrics: [], details: { bare }, notes: [] };
   const ours = await serverRun();
   const offered = CONVERSATIONS * RATE_PER_CONV;
   const metrics = [

@@ -11,6 +11,22 @@ import type { ProbeReply } from './probe.ts';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BENCH_SECRET = 'bench-secret-that-is-long-enough-for-hs256-signing';
 
+const children = new Set<ChildProcess>();
+
+/** Kills every child process a bench started and has not stopped (after a failure or a timeout). */
+export function killChildren(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+}
+process.once('exit', killChildren);
+
+/** Tracks a child process so that a failed or timed-out bench never leaves it running. */
+export function track(proc: ChildProcess): ChildProcess {
+  children.add(proc);
+  proc.once('exit', () => children.delete(proc));
+  return proc;
+}
+
 export interface Probed {
   pid: number;
   port: number;
@@ -31,6 +47,7 @@ function startProbed(script: string, env: Record<string, string>, extraArgs: str
       env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    track(proc);
     const keep = (d: Buffer) => {
       output.push(d.toString());
       if (output.length > 200) output.shift();
@@ -105,13 +122,19 @@ export interface BenchServer extends Probed {
 /** The real server in embedded mode (SQLite under a temp DATA_DIR, in-process routing), as `npm start` runs it. */
 export async function startSwitchboard(opts: { dataDir?: string; env?: Record<string, string> } = {}): Promise<BenchServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sb-bench-'));
-  const p = await startProbed('src/main.ts', {
+  // BENCH_SERVER_NODE_ARGS adds node flags to the server process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const p = await startProbed(
+    'src/main.ts',
+    {
     DATA_DIR: dataDir,
     JWT_SECRET: BENCH_SECRET,
     RATE_REGISTER_PER_MIN: '1000000',
     RATE_TOKEN_PER_MIN: '1000000',
-    ...(opts.env ?? {}),
-  });
+      ...(opts.env ?? {}),
+    },
+    nodeArgs,
+  );
   return {
     ...p,
     dataDir,

@@ -21,7 +21,23 @@ export function openSocket(url: string, token?: string, timeoutMs = 15_000): Pro
   });
 }
 
-/** Resolves with the first frame (parsed) that matches, within the timeout. */
+/**
+ * Opens a socket and waits for its first frame that matches. The listener goes on before the handshake
+ * completes: a frame that arrives with the upgrade response is emitted before an `await` after `open` resumes.
+ */
+export async function openWithFrame(url: string, token: string | undefined, pred: (f: any) => boolean, timeoutMs = 15_000): Promise<{ ws: WebSocket; frame: any }> {
+  const ws = new WebSocket(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+  const frame = nextFrame(ws, pred, timeoutMs);
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  frame.catch(() => ws.terminate());
+  await Promise.all([opened, frame]);
+  return { ws, frame: await frame };
+}
+
+/** Resolves with the first frame (parsed) that matches, within the timeout. Attach it before the frame can come. */
 export function nextFrame(ws: WebSocket, pred: (f: any) => boolean, timeoutMs = 15_000): Promise<any> {
   return new Promise((resolve, reject) => {
     const onMessage = (data: WebSocket.RawData) => {

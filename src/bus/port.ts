@@ -19,7 +19,15 @@ export type BusEvent =
   | { kind: 'typing'; conversationId: string; userId: number; username: string; typing: boolean }
   | { kind: 'read'; conversationId: string; userId: number; username: string; seq: number }
   | { kind: 'assigned'; conversationId: string; rep: RepCard; customer: CustomerCard; fromRep?: RepCard }
-  | { kind: 'requeued'; conversationId: string; customerUserId: number; rep: RepCard | null; reason: 'transfer' | 'requeued' }
+  | {
+      kind: 'requeued';
+      conversationId: string;
+      customerUserId: number;
+      rep: RepCard | null;
+      reason: 'transfer' | 'requeued';
+      /** Its place once back in the queue (1 when it was offered to another rep at once). */
+      position: number;
+    }
   | {
       kind: 'closed';
       conversationId: string;

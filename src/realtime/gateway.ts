@@ -448,17 +448,9 @@ export class Gateway {
       this.presence.customerLeft(e.conversationId);
       return;
     }
-    // The customer hears `queued` with its place, as soon as the router has it back, unless an
-    // `assigned` overtook this notice (then waiting is false again and the notice is stale).
-    for (const sock of customers) sock.waiting = true;
-    this.s.queueViewer
-      .view()
-      .then((view) => {
-        const entry = view.entries.find((x) => x.conversationId === e.conversationId);
-        if (!entry) return;
-        for (const sock of customers) if (!sock.closed && sock.waiting) this.markWaiting(sock, entry.position, entry.estimatedWaitS);
-      })
-      .catch((err) => this.log.error({ err }, 'requeue notice failed'));
+    // The customer hears `queued` with its place at once, so it always precedes a later `assigned`.
+    const estimate = this.s.queueViewer.estimateNow(e.position);
+    for (const sock of customers) if (!sock.closed) this.markWaiting(sock, e.position, estimate);
   }
 
   private onClosed(e: Extract<BusEvent, { kind: 'closed' }>): void {

@@ -31,6 +31,13 @@ export class QueueViewer {
     };
   }
 
+  /** From the factors last read (a default before the first read): for frames that must go out now. */
+  estimateNow(position: number): number {
+    const f = this.cached ?? { meanS: meanHandleTimeS([]), capacity: 1 };
+    void this.factors().catch(() => undefined);
+    return estimateWaitS(position, f.meanS, f.capacity);
+  }
+
   async estimateFor(position: number): Promise<number> {
     const f = await this.factors();
     return estimateWaitS(position, f.meanS, f.capacity);

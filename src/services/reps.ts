@@ -41,12 +41,12 @@ async function requeueRepLocked(ctx: ServiceContext, repId: number, reason: 'req
     if (!requeued) continue;
     entries.push(entryOf(requeued));
     const customer = await ctx.customerCard(c.customerId);
-    notices.push({ kind: 'requeued' as const, conversationId: c.id, customerUserId: customer!.userId, rep: card, reason });
+    notices.push({ kind: 'requeued' as const, conversationId: c.id, customerUserId: customer!.userId, rep: card, reason, position: 1 });
   }
   const fresh = (await ctx.store.updateRep(repId, {}))!;
   const proposals = await ctx.router.requeueRep(slotOf(fresh), entries);
   // Announced once the router has them back, so that each customer's `queued` carries its real place.
-  for (const n of notices) await ctx.bus.publish(n);
+  for (const n of notices) await ctx.bus.publish({ ...n, position: Math.max(1, await ctx.router.position(n.conversationId)) });
   await assignProposals(ctx, proposals);
   await ctx.bus.publish({ kind: 'queue_changed' });
   return fresh;

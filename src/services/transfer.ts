@@ -17,7 +17,9 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
       if (!requeued) throw conflict('The conversation changed; try again.', 'illegal_transition');
       // Not offered straight back to the rep who sent it.
       const proposals = await ctx.router.requeue(entryOf(requeued), fromRepId, fromRepId);
-      await ctx.bus.publish({ kind: 'requeued', conversationId, customerUserId: (await ctx.customerCard(current.customerId))!.userId, rep: fromCard, reason: 'transfer' });
+      const position = Math.max(1, await ctx.router.position(conversationId));
+      const customerUserId = (await ctx.customerCard(current.customerId))!.userId;
+      await ctx.bus.publish({ kind: 'requeued', conversationId, customerUserId, rep: fromCard, reason: 'transfer', position });
       await assignProposals(ctx, proposals);
       await ctx.bus.publish({ kind: 'queue_changed' });
       const after = await ctx.store.getConversation(conversationId);

@@ -16,6 +16,8 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
   let db: TempDatabase;
   let instances: Instance[] = [];
   let env: Record<string, string>;
+  /** Every rep the tests register, so that a later test can take them out of routing. */
+  const allReps: Account[] = [];
 
   before(async () => {
     if (skip) return;
@@ -56,6 +58,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const caps = [10, 8, 5, 4, 2, 1];
     const reps: Account[] = [];
     for (const cap of caps) reps.push(await registerRep(pick().url, cap));
+    allReps.push(...reps);
     const customers = await Promise.all(Array.from({ length: 200 }, () => registerCustomer(pick().url)));
     const convs = await Promise.all(customers.map((c) => openConversation(pick().url, c)));
     const homes = customers.map(() => pick());
@@ -158,6 +161,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const [a, b] = live();
     // The most free slots wins: this rep outranks every rep of the earlier test.
     const rep = await registerRep(a.url, 50);
+    allReps.push(rep);
     const cust = await registerCustomer(b.url);
     const conv = await openConversation(a.url, cust);
     const c = connect(a.wsUrl, chatPath(conv), { token: cust.access });
@@ -196,6 +200,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     instances.push(extra);
     const other = live().find((i) => i !== extra)!;
     const rep = await registerRep(other.url, 60);
+    allReps.push(rep);
     const cust = await registerCustomer(other.url);
     const conv = await openConversation(other.url, cust);
     const c = connect(extra.wsUrl, chatPath(conv), { token: cust.access });
@@ -218,5 +223,57 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     await r.waitFor((f) => f.type === 'message' && f.client_id === 'after');
     back.close();
     r.close();
+  });
+
+  it('shares presence: a rep whose only instance is killed goes offline after the grace, one with another socket does not', { skip: skip || false, timeout: 60_000 }, async () => {
+    const short = { ...env, REP_GRACE_MS: '1000', CUSTOMER_GRACE_MS: '1500' };
+    // Only this test's reps take chats.
+    for (const r of allReps) assert.equal((await http(live()[0].url, 'PATCH', '/api/reps/me/', { token: r.access, body: { status: 'offline' } })).status, 200);
+    const [x, y] = await Promise.all([startInstance(short), startInstance(short)]);
+    instances.push(x, y);
+    try {
+      const busy = await registerRep(y.url, 70);
+      const steady = await registerRep(y.url, 80);
+      // `steady` holds agent sockets on both new instances; `busy` only on x.
+      const steadyX = connect(x.wsUrl, '/ws/agent/', { token: steady.access });
+      const steadyY = connect(y.wsUrl, '/ws/agent/', { token: steady.access });
+      const busyX = connect(x.wsUrl, '/ws/agent/', { token: busy.access });
+      await Promise.all([steadyX.waitType('queue'), steadyY.waitType('queue'), busyX.waitType('queue')]);
+      const c1 = await registerCustomer(y.url);
+      const conv1 = await openConversation(y.url, c1);
+      const w1 = connect(y.wsUrl, chatPath(conv1), { token: c1.access });
+      const a1 = await w1.waitType('assigned');
+      assert.equal(a1.rep.id, steady.id, 'the most free slots');
+      await http(y.url, 'PATCH', '/api/reps/me/', { token: steady.access, body: { max_capacity: 1 } });
+      const c2 = await registerCustomer(y.url);
+      const conv2 = await openConversation(y.url, c2);
+      const w2 = connect(y.wsUrl, chatPath(conv2), { token: c2.access });
+      const a2 = await w2.waitType('assigned');
+      assert.equal(a2.rep.id, busy.id);
+
+      x.kill('SIGKILL');
+      await x.exited;
+      // busy's only socket died with x: its chat goes back to the queue after the grace period.
+      const requeued = await w2.waitFor((f) => f.type === 'queued', 8000);
+      assert.equal(requeued.position, 1);
+      const me = await http(y.url, 'GET', '/api/reps/me/', { token: busy.access });
+      assert.equal(me.body.status, 'offline');
+      const steadyMe = await http(y.url, 'GET', '/api/reps/me/', { token: steady.access });
+      assert.equal(steadyMe.body.status, 'online', 'a socket on another instance keeps the rep present');
+      assert.equal(steadyMe.body.load, 1);
+      // The queued customer leaves: it abandons after its grace, whichever instance notices.
+      w2.close();
+      const deadline = Date.now() + 8000;
+      let status = '';
+      while (Date.now() < deadline && status !== 'abandoned') {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (await http(y.url, 'GET', `/api/conversations/${conv2}/`, { token: c2.access })).body.status;
+      }
+      assert.equal(status, 'abandoned');
+      for (const sck of [steadyY, w1]) sck.close();
+    } finally {
+      y.kill('SIGTERM');
+      await y.exited;
+    }
   });
 });
