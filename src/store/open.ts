@@ -1,5 +1,6 @@
 // Opens the configured store (SQLite file or PostgreSQL), applies pending migrations, returns the Store.
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
+import { FairSqliteDialect } from './sqlite-dialect.ts';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations/index.ts';
 import { SqlStore } from './sql-store.ts';
+import { SqliteMessageWriter } from './sqlite-message-writer.ts';
 
 const INT8_OID = 20;
 
@@ -26,9 +28,9 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new FairSqliteDialect(sqlite) });
   await migrate(db, 'sqlite');
-  return new SqlStore(db, 'sqlite');
+  return new SqlStore(db, 'sqlite', async () => {}, new SqliteMessageWriter(db, sqlite));
 }
 
 export function pgPool(url: string, max = 10): pg.Pool {

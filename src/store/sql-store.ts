@@ -107,6 +107,8 @@ export class SqlStore implements Store {
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     private readonly onClose: () => Promise<void> = async () => {},
+    /** SQLite's group-committing writer for chat messages; PostgreSQL uses the transaction below. */
+    private readonly messageWriter?: { append(m: AppendMessage): Promise<AppendResult> },
   ) {}
 
   async ping(): Promise<void> {
@@ -405,6 +407,7 @@ export class SqlStore implements Store {
   }
 
   async appendMessage(m: AppendMessage): Promise<AppendResult> {
+    if (this.messageWriter) return this.messageWriter.append(m);
     try {
       return await this.db.transaction().execute(async (trx) => {
         if (m.clientId !== null) {
