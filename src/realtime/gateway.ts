@@ -173,6 +173,10 @@ export class Gateway {
     const historyAtConnect = conv.lastSeq;
     const isCustomer = identity.customer !== undefined && conv.customerId === identity.customer.id;
     const isRep = identity.rep !== undefined && conv.repId === identity.rep.id && conv.status === 'assigned';
+    // A past participant of a closed conversation learns that it is closed (4409), as its customer does.
+    if (conv.status === 'closed' && (isCustomer || (identity.rep && (conv.repId === identity.rep.id || (await store.hasHeld(conv.id, identity.rep.id)))))) {
+      return sock.close(CLOSE.closed, 'Conversation closed');
+    }
     if (!isCustomer && !isRep) {
       // A foreign customer learns nothing it could not learn from 4404 either way.
       return sock.close(identity.user.role === 'customer' && !isCustomer ? CLOSE.notFound : CLOSE.forbidden, 'Not a participant');
@@ -384,9 +388,12 @@ export class Gateway {
   }
 
   private deliverMessage(m: Message): void {
+    const sockets = this.registry.conversation(m.conversationId);
+    if (sockets.size === 0) return;
+    // Counted where it is delivered: every instance hears every message, but only some hold its sockets.
     this.s.metrics.messagesRelayed.inc();
     this.s.metrics.fanoutLag.observe(Math.max(0, Date.now() - m.timestamp) / 1000);
-    for (const sock of this.registry.conversation(m.conversationId)) {
+    for (const sock of sockets) {
       if (sock.lastSeqSent < 0 || sock.closed) continue;
       if (m.seq === sock.lastSeqSent + 1) {
         sock.lastSeqSent = m.seq;
