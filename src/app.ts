@@ -113,6 +113,13 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     }
   });
 
+  // The original (DRF) also took HTML-form bodies, e.g. for /auth/token/: flat fields become strings.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of new URLSearchParams(body as string)) if (k !== '__proto__' && k !== 'constructor') out[k] = v;
+    done(null, out);
+  });
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

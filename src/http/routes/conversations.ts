@@ -80,20 +80,24 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
     },
   );
 
-  app.post<{ Body: { customer?: number } | undefined }>(
+  app.post<{ Body: { customer?: number | string } | undefined }>(
     '/api/conversations/',
     {
       onRequest: requireAuth(s.accounts, ['customer']),
       schema: {
         tags: ['conversations'],
-        body: Type.Union([Type.Object({ customer: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })) }), Type.Null()]),
+        // DRF's related field takes the id as a number or a numeric string.
+        body: Type.Union([
+          Type.Object({ customer: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }), Type.String({ pattern: '^\\s*\\d{1,15}\\s*$' })])) }),
+          Type.Null(),
+        ]),
         response: { 201: ConversationSchema, ...errors },
       },
     },
     async (req, reply) => {
       const id = identityOf(req);
       if (!id.customer) throw forbidden();
-      if (req.body?.customer !== undefined && req.body.customer !== id.customer.id) throw forbidden('You may only open conversations for yourself.');
+      if (req.body?.customer !== undefined && Number(String(req.body.customer).trim()) !== id.customer.id) throw forbidden('You may only open conversations for yourself.');
       const c = await store.createConversation(id.customer.id, s.ctx.now());
       return reply.status(201).send(conversationJson({ ...c, latestMessage: null }));
     },
