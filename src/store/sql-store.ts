@@ -408,6 +408,7 @@ export class SqlStore implements Store {
 
   async appendMessage(m: AppendMessage): Promise<AppendResult> {
     if (this.messageWriter) return this.messageWriter.append(m);
+    if (this.dialect === 'postgres') return this.appendMessagePg(m);
     try {
       return await this.db.transaction().execute(async (trx) => {
         if (m.clientId !== null) {
@@ -447,6 +448,44 @@ export class SqlStore implements Store {
       }
       throw err;
     }
+  }
+
+  /**
+   * PostgreSQL in one round trip: the seq bump and the insert are one statement, so a failure (a racing
+   * duplicate client_id hitting the unique index) undoes the bump as well and no seq is skipped.
+   */
+  private async appendMessagePg(m: AppendMessage): Promise<AppendResult> {
+    try {
+      const { rows } = await sql<{ id: number; seq: number }>`
+        with bumped as (
+          update conversations set last_seq = last_seq + 1
+           where id = ${m.conversationId}
+             and status in ('new', 'queued', 'assigned')
+             and (${m.clientId}::text is null or not exists (
+                   select 1 from messages where conversation_id = ${m.conversationId} and client_id = ${m.clientId}))
+          returning last_seq
+        )
+        insert into messages (conversation_id, author_id, text, seq, client_id, timestamp)
+        select ${m.conversationId}, ${m.authorId}, ${m.text}, last_seq, ${m.clientId}, ${m.timestamp} from bumped
+        returning id, seq`.execute(this.db);
+      if (rows.length === 1) {
+        const username =
+          m.username ?? (await this.db.selectFrom('users').select('username').where('id', '=', m.authorId).executeTakeFirstOrThrow()).username;
+        return {
+          kind: 'stored',
+          message: { id: Number(rows[0].id), conversationId: m.conversationId, authorId: m.authorId, username, text: m.text, seq: Number(rows[0].seq), clientId: m.clientId, timestamp: m.timestamp },
+        };
+      }
+    } catch (err) {
+      if (!(m.clientId !== null && isUniqueViolation(err))) throw err;
+    }
+    // Nothing inserted: a duplicate client_id, or the conversation is not open.
+    if (m.clientId !== null) {
+      const existing = await this.findByClientId(this.db, m.conversationId, m.clientId);
+      if (existing) return { kind: 'duplicate', message: existing };
+    }
+    const c = await this.db.selectFrom('conversations').select('status').where('id', '=', m.conversationId).executeTakeFirst();
+    return { kind: 'refused', status: c?.status ?? null };
   }
 
   async listMessages(conversationId: string, page: { beforeSeq?: number; limit?: number } = {}) {

@@ -21,7 +21,7 @@ describe('original client compatibility', () => {
       });
     const ok = await form('pw-123456');
     assert.equal(ok.status, 200);
-    const body = await ok.json();
+    const body = (await ok.json()) as { access: unknown; refresh: unknown };
     assert.equal(typeof body.access, 'string');
     assert.equal(typeof body.refresh, 'string');
     assert.equal((await form('wrong')).status, 401);
