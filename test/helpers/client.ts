@@ -121,7 +121,7 @@ export class TestSocket {
   }
 
   /** Waits for the first frame (from index `from`) matching `pred`. */
-  async waitFor(pred: (f: Json) => boolean, timeoutMs = 5000, from = 0): Promise<Json> {
+  async waitFor(pred: (f: Json) => boolean, timeoutMs = 15_000, from = 0): Promise<Json> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.frames.slice(from).find(pred);
@@ -139,11 +139,11 @@ export class TestSocket {
     }
   }
 
-  waitType(type: string, timeoutMs = 5000): Promise<Json> {
+  waitType(type: string, timeoutMs = 15_000): Promise<Json> {
     return this.waitFor((f) => f.type === type, timeoutMs);
   }
 
-  async waitClose(timeoutMs = 5000): Promise<number> {
+  async waitClose(timeoutMs = 15_000): Promise<number> {
     return Promise.race([
       this.closedPromise,
       new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames)}`)), timeoutMs).unref()),
