@@ -1,7 +1,7 @@
 // `npm run bench [-- name ...]`: runs the benchmarks (all, or those named), prints one compact table and
 // writes bench/results/latest.json (merged: a bench not run this time keeps its previous entry).
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -14,20 +14,56 @@ const BENCHES: Record<string, { file: string; limitS: number }> = {
   relay: { file: './relay.ts', limitS: 150 },
   drain: { file: './drain.ts', limitS: 150 },
   connect: { file: './connect.ts', limitS: 150 },
-  idle: { file: './idle.ts', limitS: 180 },
+  idle: { file: './idle.ts', limitS: 200 },
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const LATEST = join(RESULTS_DIR, 'latest.json');
 
-function machine() {
-  let commit: string | undefined;
+function git(args: string[]): string | undefined {
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
-    commit = undefined;
+    return undefined;
   }
-  return { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), commit };
+}
+
+function machine() {
+  const dirty = git(['status', '--porcelain', '--', 'src']);
+  return {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    srcModified: dirty === undefined ? undefined : dirty.length > 0,
+  };
+}
+
+/** Jiffies: the whole machine's busy and total time, and this process plus its reaped children. */
+function cpuTimes(): { busy: number; total: number; ours: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    const idle = f[3] + (f[4] ?? 0);
+    // Fields after the parenthesised name: utime stime cutime cstime are 14-17 (1-based).
+    const self = readFileSync('/proc/self/stat', 'utf8');
+    const rest = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+    const ours = rest[11] + rest[12] + rest[13] + rest[14];
+    return { busy: total - idle, total, ours };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How busy the machine was with other work while a bench ran, as a share of all cores: the benches share
+ * 2 cores with whatever else runs, and their numbers move with it.
+ */
+function otherLoad(before: ReturnType<typeof cpuTimes>, after: ReturnType<typeof cpuTimes>): number | undefined {
+  if (!before || !after || after.total === before.total) return undefined;
+  const others = after.busy - before.busy - (after.ours - before.ours);
+  return Math.max(0, (100 * others) / (after.total - before.total));
 }
 
 async function runOne(name: string): Promise<BenchResult> {
@@ -36,18 +72,24 @@ async function runOne(name: string): Promise<BenchResult> {
   const t0 = Date.now();
   process.stderr.write(`\n== ${name} (limit ${spec.limitS} s)\n`);
   let timer: NodeJS.Timeout | undefined;
+  const cpu0 = cpuTimes();
+  const load0 = loadavg()[0];
+  const machineLoad = () => ({ loadavg1Before: load0, otherProcessesCpuPct: otherLoad(cpu0, cpuTimes()) });
   try {
     const mod = (await import(spec.file)) as { run: () => Promise<BenchResult> };
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`${name} exceeded its ${spec.limitS} s limit`)), spec.limitS * 1000);
     });
     const result = await Promise.race([mod.run(), limit]);
+    result.details.machineLoad = machineLoad();
+    const other = (result.details.machineLoad as { otherProcessesCpuPct?: number }).otherProcessesCpuPct;
+    if (other !== undefined && other > 10) result.notes.push(`Other processes used ${other.toFixed(0)}% of the machine's CPU during this bench: expect noise.`);
     process.stderr.write(`== ${name} done in ${result.durationS.toFixed(1)} s\n`);
     return result;
   } catch (err) {
     process.stderr.write(`== ${name} FAILED: ${(err as Error).stack ?? String(err)}\n`);
     killChildren();
-    return { bench: name, startedAt, durationS: (Date.now() - t0) / 1000, metrics: [], details: {}, notes: [], error: (err as Error).message ?? String(err) };
+    return { bench: name, startedAt, durationS: (Date.now() - t0) / 1000, metrics: [], details: { machineLoad: machineLoad() }, notes: [], error: (err as Error).message ?? String(err) };
   } finally {
     clearTimeout(timer);
   }

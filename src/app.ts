@@ -24,6 +24,7 @@ import { queueRoutes } from './http/routes/queue.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { Gateway } from './realtime/gateway.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
+import type { Redis } from 'ioredis';
 
 export interface AppDeps {
   config: Config;
@@ -36,6 +37,8 @@ export interface AppDeps {
   readiness?: Record<string, () => Promise<void>>;
   /** Rebuild the router from the store at start (the in-process router always must). */
   rebuildRouter?: boolean;
+  /** Shared rate-limit counters (scaled out). */
+  rateLimitRedis?: Redis;
   /** Presence tracking; in-process timers unless scaled out. */
   presence?: PresenceFactory;
 }
@@ -92,6 +95,11 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('X-Request-Id', req.id);
   });
+  // `?limit=&offset=` with nothing after the `=` means "not given", as in DRF.
+  app.addHook('preValidation', async (req) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    if (q && typeof q === 'object') for (const k of Object.keys(q)) if (q[k] === '') delete q[k];
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions?.url ?? 'unknown';
     services.metrics.httpDuration.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
@@ -129,7 +137,12 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(rateLimit, { global: false, keyGenerator: (req) => req.ip });
+  // Scaled out, the budgets live in Redis, so that N instances do not give a client N budgets.
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (req) => req.ip,
+    ...(deps.rateLimitRedis ? { redis: deps.rateLimitRedis, nameSpace: `${config.redisPrefix}:{sb}:ratelimit:` } : {}),
+  });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -67,6 +67,8 @@ function url(env: Env, name: string, schemes: string[]): string | undefined {
   return raw;
 }
 
+const MAX_TIMER_MS = 2_147_483_647;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -91,9 +93,10 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret,
     accessTtlS: int(env, 'ACCESS_TTL_S', 900, 1),
     refreshTtlS: int(env, 'REFRESH_TTL_S', 1209600, 1),
-    repGraceMs: int(env, 'REP_GRACE_MS', 30000, 0),
-    customerGraceMs: int(env, 'CUSTOMER_GRACE_MS', 120000, 0),
-    heartbeatMs: int(env, 'HEARTBEAT_MS', 30000, 100),
+    // Node timers hold at most 2^31-1 ms; a longer one would fire at once.
+    repGraceMs: int(env, 'REP_GRACE_MS', 30000, 0, MAX_TIMER_MS),
+    customerGraceMs: int(env, 'CUSTOMER_GRACE_MS', 120000, 0, MAX_TIMER_MS),
+    heartbeatMs: int(env, 'HEARTBEAT_MS', 30000, 100, MAX_TIMER_MS),
     rateRegisterPerMin: int(env, 'RATE_REGISTER_PER_MIN', 300, 1),
     rateTokenPerMin: int(env, 'RATE_TOKEN_PER_MIN', 600, 1),
     wsFramesPerS: int(env, 'WS_FRAMES_PER_S', 20, 1),

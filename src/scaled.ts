@@ -43,6 +43,7 @@ export async function startScaledOut(
     jwtSecret,
     logger,
     rebuildRouter: false,
+    rateLimitRedis: redis,
     presence: (ctx, opts, log) => new RedisPresence(ctx, redis, config.redisPrefix, opts, log),
     readiness: {
       redis: async () => {

@@ -1,7 +1,7 @@
 // Benchmarked processes: the real server (src/main.ts, unmodified) and the bare `ws` baselines, each with the
 // probe preloaded so the bench can ask for memory, CPU time and event-loop delay over IPC.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ function startProbed(script: string, env: Record<string, string>, extraArgs: str
     const output: string[] = [];
     const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', './bench/lib/probe.ts', ...extraArgs, script], {
       cwd: ROOT,
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
+      env: { ...process.env, LOG_LEVEL: process.env.BENCH_SERVER_LOG_LEVEL ?? 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     track(proc);
@@ -54,6 +54,12 @@ function startProbed(script: string, env: Record<string, string>, extraArgs: str
     };
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
+    // BENCH_SERVER_LOG=<file> keeps the whole output of the server (with LOG_LEVEL=info: one line per request).
+    if (process.env.BENCH_SERVER_LOG && script === 'src/main.ts') {
+      const file = createWriteStream(process.env.BENCH_SERVER_LOG, { flags: 'a' });
+      proc.stdout!.pipe(file);
+      proc.stderr!.pipe(file);
+    }
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     let nextId = 1;
     const waiting = new Map<number, (r: ProbeReply) => void>();
@@ -134,7 +140,10 @@ export async function startSwitchboard(opts: { dataDir?: string; env?: Record<st
       ...(opts.env ?? {}),
     },
     nodeArgs,
-  );
+  ).catch((err) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     ...p,
     dataDir,

@@ -7,6 +7,7 @@ import { openSqlite } from '../../src/store/open.ts';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import { TokenService } from '../../src/auth/tokens.ts';
 import { BENCH_SECRET } from './procs.ts';
+import { uuidv7 } from '../../src/store/uuid.ts';
 
 export const BENCH_PASSWORD = 'pw-123456';
 
@@ -44,20 +45,41 @@ export async function seed(dataDir: string, opts: { customers: number; repCapaci
       const { user, profile } = await store.createRep({ username, email: `${username}@example.com`, firstName: 'Rep', lastName: String(i), passwordHash }, opts.repCapacities[i]);
       reps.push({ userId: user.id, profileId: profile.id, username, access: await tokens.signAccess({ userId: user.id, role: 'rep', epoch: 0 }) });
     }
+    // Customers in one transaction, through the same typed schema the store uses (one commit, not 3 per user).
     const customers: SeededCustomer[] = [];
     const now = Date.now();
-    for (let i = 0; i < opts.customers; i++) {
-      const username = `${prefix}cust${i}`;
-      const { user, profile } = await store.createCustomer({ username, email: `${username}@example.com`, firstName: 'C', lastName: String(i), passwordHash }, 5550100 + i);
-      const conv = await store.createConversation(profile.id, now + i);
-      customers.push({
-        userId: user.id,
-        profileId: profile.id,
-        username,
-        access: await tokens.signAccess({ userId: user.id, role: 'customer', epoch: 0 }),
-        conversationId: conv.id,
-      });
-    }
+    await store.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < opts.customers; i++) {
+        const username = `${prefix}cust${i}`;
+        const user = await trx
+          .insertInto('users')
+          .values({ username, email: `${username}@example.com`, first_name: 'C', last_name: String(i), password_hash: passwordHash, role: 'customer', created_at: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const userId = Number(user.id);
+        const profile = await trx.insertInto('customer_profiles').values({ user_id: userId, phone_number: 5550100 + i }).returning('id').executeTakeFirstOrThrow();
+        const conversationId = uuidv7(now + i);
+        await trx
+          .insertInto('conversations')
+          .values({
+            id: conversationId,
+            customer_id: Number(profile.id),
+            status: 'new',
+            created_at: now + i,
+            rep_id: null,
+            queue_seq: null,
+            queued_at: null,
+            assigned_at: null,
+            closed_at: null,
+            closed_by: null,
+            rating: null,
+            rating_comment: null,
+          })
+          .execute();
+        customers.push({ userId, profileId: Number(profile.id), username, access: '', conversationId });
+      }
+    });
+    for (const c of customers) c.access = await tokens.signAccess({ userId: c.userId, role: 'customer', epoch: 0 });
     return { customers, reps, seconds: (Date.now() - started) / 1000 };
   } finally {
     await store.close();

@@ -29,6 +29,8 @@ export interface RepProfile {
   load: number;
   lastAssignedAt: number | null;
   watched: boolean;
+  /** 'manual' when the rep set itself offline, 'presence' when its console went away. */
+  offlineReason: 'manual' | 'presence' | null;
 }
 
 /** A user with whichever profile its role carries. */

@@ -21,6 +21,10 @@ export function fieldErrors(issues: AjvIssue[]): Record<string, unknown> {
       message = 'This field is required.';
     } else if (issue.keyword === 'type') {
       message = `Expected ${String(issue.params.type)}.`;
+    } else if (issue.keyword === 'pattern' && path[path.length - 1] === 'username') {
+      message = 'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.';
+    } else if (issue.keyword === 'pattern') {
+      message = 'Enter a valid value.';
     } else if (issue.keyword === 'minLength' && issue.params.limit === 1) {
       message = 'This field may not be blank.';
     }
@@ -56,7 +60,7 @@ export function installErrorHandler(app: FastifyInstance): void {
       const fields = fieldErrors(error.validation as AjvIssue[]);
       const where = error.validationContext ?? 'body';
       const detail = where === 'body' ? 'Invalid input.' : `Invalid ${where}.`;
-      return reply.status(400).send({ detail, code: 'invalid', ...(where === 'body' ? fields : { [where]: fields }) });
+      return reply.status(400).send({ detail, code: 'invalid', ...fields });
     }
     const known = error.code ? FASTIFY_CODES[error.code] : undefined;
     if (known) return reply.status(known.status).send({ detail: known.detail, code: known.code });

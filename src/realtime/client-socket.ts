@@ -20,6 +20,8 @@ export class ClientSocket {
   readonly pending: string[] = [];
   /** A queued customer: gets `queued` frames as its position moves. */
   waiting = false;
+  /** The rep this customer socket was told about in `assigned`. */
+  assignedRepId: number | undefined;
   lastPosition = 0;
   lastQueuedFrameAt = 0;
   private windowStart = 0;

@@ -38,7 +38,7 @@ const PARSERS: Record<string, Parser> = {
     if (typeof text !== 'string') throw new FrameError('bad_frame', '"text" must be a string.');
     let clientId: string | null = null;
     if (f.client_id !== undefined && f.client_id !== null) {
-      if (typeof f.client_id !== 'string' || f.client_id.length === 0 || f.client_id.length > MAX_CLIENT_ID || f.client_id.includes('\u0000')) {
+      if (typeof f.client_id !== 'string' || f.client_id.length === 0 || [...f.client_id].length > MAX_CLIENT_ID || f.client_id.includes('\u0000')) {
         throw new FrameError('bad_frame', `"client_id" must be a string of 1 to ${MAX_CLIENT_ID} characters.`);
       }
       clientId = f.client_id;

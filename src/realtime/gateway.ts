@@ -3,7 +3,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket, RawData } from 'ws';
 import type { AppServices } from '../app-services.ts';
-import type { BusEvent } from '../bus/port.ts';
+import type { BusEvent, RepCard } from '../bus/port.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Conversation, Message } from '../domain/types.ts';
 import { isUuid } from '../store/uuid.ts';
@@ -72,6 +72,13 @@ export class Gateway {
     this.unsubscribe = this.s.ctx.bus.subscribe((e) => this.onEvent(e));
     app.get('/ws/customer_support/:conversationId', { websocket: true, schema: { hide: true } }, (ws, req) => this.acceptChat(ws, req));
     app.get('/ws/agent', { websocket: true, schema: { hide: true } }, (ws, req) => this.acceptAgent(ws, req));
+    // Any other socket path still completes the handshake, then hears 4404: never an HTTP error on upgrade.
+    for (const path of ['/ws', '/ws/*']) {
+      app.get(path, { websocket: true, schema: { hide: true } }, (ws) => {
+        const sock = this.open(ws, 'chat');
+        sock.close(CLOSE.notFound, 'No such socket endpoint');
+      });
+    }
     this.heartbeat = setInterval(() => this.beat(), this.s.config.heartbeatMs);
     this.heartbeat.unref();
     await this.presence.bootstrap();
@@ -198,7 +205,11 @@ export class Gateway {
         });
         conv = out.conversation;
       }
-      if (!sock.waiting && conv.status !== 'assigned') {
+      if (conv.status === 'assigned' && conv.repId !== null) {
+        // A tab that opens while (or after) the conversation is assigned learns its rep too.
+        const rep = await this.s.ctx.repCard(conv.repId);
+        if (rep) this.sendAssigned(sock, e2(conv.id, rep));
+      } else if (!sock.waiting) {
         // Already queued (a reconnect, or a second tab that lost the enqueue race): tell it its place.
         await this.s.ctx.lock.run(async () => {
           const position = await this.s.ctx.router.position(conv!.id);
@@ -210,7 +221,8 @@ export class Gateway {
     // Without ?last_seq= the socket starts at the history as it was when the socket opened: anything
     // stored since (while it was being authenticated and set up) is sent, so no message racing the
     // connect is lost.
-    sock.lastSeqSent = resume ?? (await this.historyBefore(conv.id, historyAtConnect, sock.openedAt));
+    // A last_seq beyond the history (a confused client) resumes from the end rather than going deaf.
+    sock.lastSeqSent = resume !== undefined ? Math.min(resume, historyAtConnect) : await this.historyBefore(conv.id, historyAtConnect, sock.openedAt);
     await this.fill(sock);
     this.ready(sock);
   }
@@ -247,8 +259,9 @@ export class Gateway {
     this.registry.addAgent(sock, rep.id);
     this.presence.repConnected(rep.id);
     const current = await this.s.ctx.store.updateRep(rep.id, rep.watched ? {} : { watched: true });
-    // Back after the grace period: online again, which may pull from the queue at once.
-    if (current && current.status === 'offline') await updateRepSettings(this.s.ctx, rep.id, { status: 'online' });
+    // Back after presence took it offline: online again, which may pull from the queue at once.
+    // A rep that set itself offline stays offline until it says otherwise.
+    if (current && current.status === 'offline' && current.offlineReason !== 'manual') await updateRepSettings(this.s.ctx, rep.id, { status: 'online' });
     sock.send(await this.notifier.agentSnapshot());
     this.ready(sock);
   }
@@ -311,7 +324,7 @@ export class Gateway {
         await this.handlers[frame.type](sock, frame);
       } catch (err) {
         if (err instanceof DomainError) {
-          sock.send(errorFrame(err.status === 409 ? 'closed' : 'not_allowed', err.message));
+          sock.send(errorFrame(err.status === 409 ? 'closed' : err.status === 400 ? 'bad_frame' : 'not_allowed', err.message));
         } else {
           this.log.error({ err }, 'frame handler failed');
           sock.send(errorFrame('bad_frame', 'The frame could not be handled.'));
@@ -419,13 +432,19 @@ export class Gateway {
     }
   }
 
+  /** Once per socket and rep: the event and the connect-time check may both want to say it. */
+  private sendAssigned(sock: ClientSocket, a: { conversationId: string; rep: RepCard }): void {
+    sock.waiting = false;
+    if (sock.assignedRepId === a.rep.id) return;
+    sock.assignedRepId = a.rep.id;
+    sock.send(JSON.stringify({ type: 'assigned', conversation: a.conversationId, rep: { id: a.rep.id, username: a.rep.username, first_name: a.rep.firstName } }));
+  }
+
   private onAssigned(e: Extract<BusEvent, { kind: 'assigned' }>): void {
     this.s.metrics.conversationsAssigned.inc();
-    const toCustomer = JSON.stringify({ type: 'assigned', conversation: e.conversationId, rep: { id: e.rep.id, username: e.rep.username, first_name: e.rep.firstName } });
     for (const sock of this.registry.conversation(e.conversationId)) {
       if (sock.userId === e.customer.userId) {
-        sock.waiting = false;
-        sock.send(toCustomer);
+        this.sendAssigned(sock, e);
         this.presence.customerBack(e.conversationId);
       } else if (e.fromRep && sock.userId === e.fromRep.userId) {
         sock.send(JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'transfer' }));
@@ -457,7 +476,10 @@ export class Gateway {
     }
     // The customer hears `queued` with its place at once, so it always precedes a later `assigned`.
     const estimate = this.s.queueViewer.estimateNow(e.position);
-    for (const sock of customers) if (!sock.closed) this.markWaiting(sock, e.position, estimate);
+    for (const sock of customers) {
+      sock.assignedRepId = undefined;
+      if (!sock.closed) this.markWaiting(sock, e.position, estimate);
+    }
   }
 
   private onClosed(e: Extract<BusEvent, { kind: 'closed' }>): void {
@@ -475,5 +497,7 @@ export class Gateway {
     }
   }
 }
+
+const e2 = (conversationId: string, rep: RepCard) => ({ conversationId, rep });
 
 export type { Conversation };

@@ -10,8 +10,12 @@ import { requeueRep } from '../services/reps.ts';
 import { abandonConversation } from '../services/abandon.ts';
 import type { PresenceOptions, PresenceTracker } from './presence.ts';
 
-const REFRESH_MS = 1000;
-const SWEEP_MS = 250;
+/** Stamps must come several times per grace period, or a short grace would expire live users. */
+export function presenceIntervals(repGraceMs: number, customerGraceMs: number): { refreshMs: number; sweepMs: number } {
+  const grace = Math.min(repGraceMs, customerGraceMs);
+  const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, Math.floor(v)));
+  return { refreshMs: clamp(grace / 4, 50, 1000), sweepMs: clamp(grace / 8, 25, 250) };
+}
 
 export class RedisPresence implements PresenceTracker {
   private readonly repKey: string;
@@ -56,7 +60,8 @@ export class RedisPresence implements PresenceTracker {
   }
 
   async bootstrap(): Promise<void> {
-    this.refreshTimer = setInterval(() => this.refresh(), REFRESH_MS);
+    const { refreshMs, sweepMs } = presenceIntervals(this.opts.repGraceMs, this.opts.customerGraceMs);
+    this.refreshTimer = setInterval(() => this.refresh(), refreshMs);
     this.refreshTimer.unref();
     this.sweepTimer = setInterval(() => {
       if (this.sweeping) return;
@@ -64,7 +69,7 @@ export class RedisPresence implements PresenceTracker {
       this.sweep()
         .catch((err) => this.log.warn({ err }, 'presence sweep failed'))
         .finally(() => (this.sweeping = false));
-    }, SWEEP_MS);
+    }, sweepMs);
     this.sweepTimer.unref();
   }
 

@@ -24,7 +24,11 @@ export async function sendMessage(ctx: ServiceContext, req: SendRequest): Promis
     username: req.username,
   });
   if (result.kind === 'refused') throw new DomainError(409, 'closed', `The conversation is ${result.status ?? 'gone'}.`);
-  if (result.kind === 'duplicate') return { message: result.message, duplicate: true };
+  if (result.kind === 'duplicate') {
+    // Another participant's client_id: refuse loudly rather than answer with someone else's message.
+    if (result.message.authorId !== req.authorId) throw new DomainError(400, 'bad_frame', 'That client_id is already used in this conversation.');
+    return { message: result.message, duplicate: true };
+  }
   await ctx.bus.publish({ kind: 'message', conversationId: req.conversationId, message: result.message });
   return { message: result.message, duplicate: false };
 }

@@ -8,7 +8,7 @@ import { entryOf, slotOf, type ServiceContext } from './context.ts';
 export function updateRepSettings(ctx: ServiceContext, repId: number, patch: { status?: RepStatus; maxCapacity?: number }): Promise<RepProfile> {
   return ctx.lock.run(async () => {
     if (patch.status === 'offline') {
-      const rep = await requeueRepLocked(ctx, repId, 'requeued');
+      const rep = await requeueRepLocked(ctx, repId, 'manual');
       if (patch.maxCapacity === undefined) return rep;
     }
     const rep = await ctx.store.updateRep(repId, patch);
@@ -27,11 +27,12 @@ export function registerRep(ctx: ServiceContext, rep: RepProfile): Promise<void>
 
 /** The rep left (presence expired, or set offline): its open chats go back to the queue at their places. */
 export function requeueRep(ctx: ServiceContext, repId: number): Promise<RepProfile> {
-  return ctx.lock.run(() => requeueRepLocked(ctx, repId, 'requeued'));
+  return ctx.lock.run(() => requeueRepLocked(ctx, repId, 'presence'));
 }
 
-async function requeueRepLocked(ctx: ServiceContext, repId: number, reason: 'requeued'): Promise<RepProfile> {
-  const rep = await ctx.store.updateRep(repId, { status: 'offline' });
+async function requeueRepLocked(ctx: ServiceContext, repId: number, by: 'manual' | 'presence'): Promise<RepProfile> {
+  const reason = 'requeued' as const;
+  const rep = await ctx.store.updateRep(repId, { status: 'offline', offlineReason: by });
   if (!rep) throw notFound('No such rep.');
   const card = await ctx.repCard(repId);
   const entries = [];

@@ -86,7 +86,7 @@ export interface Store {
   getRep(repId: number): Promise<RepWithUser | undefined>;
   listReps(): Promise<RepWithUser[]>;
   /** Sets status and/or capacity; returns the rep after the change. */
-  updateRep(repId: number, patch: { status?: RepStatus; maxCapacity?: number; watched?: boolean }): Promise<RepProfile | undefined>;
+  updateRep(repId: number, patch: { status?: RepStatus; maxCapacity?: number; watched?: boolean; offlineReason?: 'manual' | 'presence' }): Promise<RepProfile | undefined>;
 
   // Conversations
   createConversation(customerId: number, now: number): Promise<Conversation>;

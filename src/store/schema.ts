@@ -1,6 +1,6 @@
 // Kysely table types: the one description of the database that both dialects share.
 // Times are integer milliseconds since the epoch in both SQLite and PostgreSQL; flags are 0/1 integers.
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -29,6 +29,7 @@ export interface RepProfilesTable {
   last_assigned_at: number | null;
   /** 1 once the rep has connected /ws/agent/: only then does presence make it offline. */
   watched: Generated<number>;
+  offline_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ConversationsTable {

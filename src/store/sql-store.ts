@@ -59,6 +59,7 @@ const toRep = (r: Selectable<RepProfilesTable>): RepProfile => ({
   load: Number(r.load),
   lastAssignedAt: r.last_assigned_at === null ? null : Number(r.last_assigned_at),
   watched: Number(r.watched) === 1,
+  offlineReason: r.offline_reason === 'manual' || r.offline_reason === 'presence' ? r.offline_reason : null,
 });
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -281,9 +282,12 @@ export class SqlStore implements Store {
     return rows.map((r) => this.toRepWithUser(r));
   }
 
-  async updateRep(repId: number, patch: { status?: RepStatus; maxCapacity?: number; watched?: boolean }) {
+  async updateRep(repId: number, patch: { status?: RepStatus; maxCapacity?: number; watched?: boolean; offlineReason?: 'manual' | 'presence' }) {
     const set: Record<string, unknown> = {};
-    if (patch.status !== undefined) set.status = patch.status;
+    if (patch.status !== undefined) {
+      set.status = patch.status;
+      set.offline_reason = patch.status === 'offline' ? (patch.offlineReason ?? 'manual') : null;
+    }
     if (patch.maxCapacity !== undefined) set.max_capacity = patch.maxCapacity;
     if (patch.watched !== undefined) set.watched = patch.watched ? 1 : 0;
     if (Object.keys(set).length === 0) {

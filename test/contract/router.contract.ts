@@ -47,6 +47,7 @@ export const repProfile = (s: RepSlot): RepProfile => ({
   load: s.load,
   lastAssignedAt: s.lastAssignedAt,
   watched: false,
+  offlineReason: null,
 });
 
 export const conversation = (e: QueueEntry, status: ConversationStatus, repId: number | null = null): Conversation => ({

@@ -10,7 +10,8 @@ import { registerRep } from '../../services/reps.ts';
 
 const NO_NUL = '^[^\\u0000]*$';
 const UserInput = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\w.@+-]+$' }),
+  // Django's username rule: Unicode letters and digits, and @ . + - _
+  username: Type.String({ minLength: 1, maxLength: 150, pattern: '^[\\p{L}\\p{N}_.@+-]+$' }),
   email: Type.Optional(Type.String({ maxLength: 254, pattern: '^$|^[^@\\s\\u0000]+@[^@\\s\\u0000]+$' })),
   first_name: Type.Optional(Type.String({ maxLength: 150, pattern: NO_NUL })),
   last_name: Type.Optional(Type.String({ maxLength: 150, pattern: NO_NUL })),
