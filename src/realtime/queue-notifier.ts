@@ -4,6 +4,8 @@ import type { QueueViewer } from '../services/queue-view.ts';
 import { queuedFrame } from './frames.ts';
 import type { SocketRegistry } from './registry.ts';
 
+const MIN_GAP_MS = 100;
+
 export class QueueNotifier {
   private running = false;
   private again = false;
@@ -11,6 +13,7 @@ export class QueueNotifier {
   private lastAgentFrameAt = 0;
   private lastAgentFrame = '';
   private stopped = false;
+  private lastRefreshAt = 0;
 
   constructor(
     private readonly registry: SocketRegistry,
@@ -18,7 +21,11 @@ export class QueueNotifier {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Something moved: recompute soon. Calls while a refresh runs are merged into one more pass. */
+  /**
+   * Something moved: recompute soon. Calls while a refresh runs are merged into one more pass, and
+   * passes are at least MIN_GAP_MS apart: a drain moves the queue thousands of times a second, while a
+   * socket hears its position at most once a second anyway.
+   */
   poke(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -26,7 +33,9 @@ export class QueueNotifier {
       return;
     }
     this.running = true;
-    setImmediate(() => this.refresh());
+    const wait = this.lastRefreshAt + MIN_GAP_MS - Date.now();
+    if (wait > 0) setTimeout(() => void this.refresh(), wait).unref();
+    else setImmediate(() => void this.refresh());
   }
 
   private schedule(delayMs: number): void {
@@ -39,6 +48,7 @@ export class QueueNotifier {
   }
 
   private async refresh(): Promise<void> {
+    this.lastRefreshAt = Date.now();
     try {
       const view = await this.viewer.view();
       const now = Date.now();

@@ -4,6 +4,7 @@ import { FairSqliteDialect } from './sqlite-dialect.ts';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations/index.ts';
@@ -30,7 +31,30 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new FairSqliteDialect(sqlite) });
   await migrate(db, 'sqlite');
-  return new SqlStore(db, 'sqlite', async () => {}, new SqliteMessageWriter(db, sqlite));
+  const stopCheckpointer = opts.file === ':memory:' ? async () => {} : startCheckpointer(sqlite, opts.file);
+  return new SqlStore(db, 'sqlite', stopCheckpointer, new SqliteMessageWriter(db, sqlite));
+}
+
+/**
+ * Checkpoints run in a worker thread; the writer's own autocheckpoint (on the event loop, with an
+ * fsync) only kicks in as a backstop if the worker falls far behind.
+ */
+function startCheckpointer(sqlite: SQLite.Database, file: string): () => Promise<void> {
+  sqlite.pragma('wal_autocheckpoint = 10000');
+  const worker = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { file, intervalMs: 1000 } });
+  worker.unref();
+  worker.on('error', () => sqlite.pragma('wal_autocheckpoint = 1000'));
+  return async () => {
+    worker.postMessage('stop');
+    // A referenced timer keeps the process alive while the (unreferenced) worker shuts down.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  };
 }
 
 export function pgPool(url: string, max = 10): pg.Pool {

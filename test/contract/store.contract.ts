@@ -90,7 +90,11 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
         const username = unique('rep');
         const { user, profile } = await store.createRep(newUser(username), 3);
         assert.equal(user.role, 'rep');
-        assert.deepEqual(profile, { id: profile.id, userId: user.id, maxCapacity: 3, status: 'online', load: 0, lastAssignedAt: null, watched: false });
+        assert.deepEqual(profile, { id: profile.id, userId: user.id, maxCapacity: 3, status: 'online', load: 0, lastAssignedAt: null, watched: false, offlineReason: null });
+        // Why a rep is offline is kept: its own choice survives a console reconnect, presence's does not.
+        assert.equal((await store.updateRep(profile.id, { status: 'offline' }))!.offlineReason, 'manual');
+        assert.equal((await store.updateRep(profile.id, { status: 'offline', offlineReason: 'presence' }))!.offlineReason, 'presence');
+        assert.equal((await store.updateRep(profile.id, { status: 'online' }))!.offlineReason, null);
         const identity = await store.getIdentity(user.id);
         assert.deepEqual(identity, { user, rep: profile });
         const withUser = await store.getRep(profile.id);
