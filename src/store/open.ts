@@ -43,7 +43,9 @@ function startCheckpointer(sqlite: SQLite.Database, file: string): () => Promise
   sqlite.pragma('wal_autocheckpoint = 10000');
   const worker = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { file, intervalMs: 1000 } });
   worker.unref();
-  worker.on('error', () => sqlite.pragma('wal_autocheckpoint = 1000'));
+  worker.on('error', () => {
+    if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+  });
   return async () => {
     worker.postMessage('stop');
     // A referenced timer keeps the process alive while the (unreferenced) worker shuts down.

@@ -81,7 +81,7 @@ const toConversation = (r: Selectable<ConversationsTable>): Conversation => ({
   createdAt: Number(r.created_at),
 });
 
-interface MessageJoinRow {
+export interface MessageJoinRow {
   id: number;
   conversation_id: string;
   author_id: number;
@@ -92,7 +92,7 @@ interface MessageJoinRow {
   username: string;
 }
 
-const toMessage = (r: MessageJoinRow): Message => ({
+export const toMessage = (r: MessageJoinRow): Message => ({
   id: Number(r.id),
   conversationId: r.conversation_id,
   authorId: Number(r.author_id),
@@ -117,8 +117,8 @@ export class SqlStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
     await this.onClose();
+    await this.db.destroy();
   }
 
   // ---- accounts

@@ -5,7 +5,7 @@ import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { AppendMessage, AppendResult } from './port.ts';
-import type { Message } from '../domain/types.ts';
+import { toMessage, type MessageJoinRow } from './sql-store.ts';
 
 interface Pending {
   m: AppendMessage;
@@ -13,16 +13,6 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-interface MessageRow {
-  id: number;
-  conversation_id: string;
-  author_id: number;
-  text: string;
-  seq: number;
-  client_id: string | null;
-  timestamp: number;
-  username: string;
-}
 
 const MAX_BATCH = 500;
 
@@ -68,7 +58,7 @@ export class SqliteMessageWriter {
 
   private writeOne(m: AppendMessage): AppendResult {
     if (m.clientId !== null) {
-      const existing = this.byClientId.get(m.conversationId, m.clientId) as MessageRow | undefined;
+      const existing = this.byClientId.get(m.conversationId, m.clientId) as MessageJoinRow | undefined;
       if (existing) return { kind: 'duplicate', message: toMessage(existing) };
     }
     const bumped = this.bumpSeq.get(m.conversationId) as { last_seq: number } | undefined;
@@ -117,17 +107,4 @@ export class SqliteMessageWriter {
       });
     }
   }
-}
-
-function toMessage(r: MessageRow): Message {
-  return {
-    id: Number(r.id),
-    conversationId: r.conversation_id,
-    authorId: Number(r.author_id),
-    username: r.username,
-    text: r.text,
-    seq: Number(r.seq),
-    clientId: r.client_id,
-    timestamp: Number(r.timestamp),
-  };
 }

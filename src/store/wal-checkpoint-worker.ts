@@ -14,9 +14,11 @@ const timer = setInterval(() => {
   }
 }, intervalMs);
 parentPort?.on('message', (msg) => {
-  if (msg === 'stop') {
-    clearInterval(timer);
+  if (msg !== 'stop') return;
+  clearInterval(timer);
+  try {
     db.close();
-    process.exit(0);
+  } finally {
+    parentPort?.close();
   }
 });

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
+import { http, openChat, registerRep, type Account } from '../helpers/client.ts';
 
 describe('bad input on sockets', () => {
   let server: TestServer;
@@ -14,18 +14,7 @@ describe('bad input on sockets', () => {
   });
   after(async () => server.stop({ wipe: true }));
 
-  async function chat() {
-    const cust = await registerCustomer(server.url);
-    const conv = await openConversation(server.url, cust);
-    const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
-    await c.waitType('assigned');
-    const r = connect(server.wsUrl, chatPath(conv), { token: rep.access });
-    // A pong proves the rep's socket is set up: frames are handled only after authentication.
-    await r.opened;
-    r.send({ type: 'ping' });
-    await r.waitType('pong');
-    return { cust, conv, c, r };
-  }
+  const chat = () => openChat(server, rep);
 
   it('answers each bad frame with its error code, stores nothing, and keeps the socket usable', async () => {
     const { c, r, conv, cust } = await chat();

@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
+import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
 
 describe('delivery', () => {
   let server: TestServer;
@@ -13,18 +13,7 @@ describe('delivery', () => {
   });
   after(async () => server.stop({ wipe: true }));
 
-  async function chat() {
-    const cust = await registerCustomer(server.url);
-    const conv = await openConversation(server.url, cust);
-    const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
-    await c.waitType('assigned');
-    const r = connect(server.wsUrl, chatPath(conv), { token: rep.access });
-    // A pong proves the rep's socket is set up: frames are handled only after authentication.
-    await r.opened;
-    r.send({ type: 'ping' });
-    await r.waitType('pong');
-    return { cust, conv, c, r };
-  }
+  const chat = () => openChat(server, rep);
 
   it('resumes after a reconnect with every later message exactly once, in order', async () => {
     const { cust, conv, c, r } = await chat();

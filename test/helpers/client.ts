@@ -171,3 +171,19 @@ export function connect(wsBase: string, path: string, opts: { token?: string; qu
 }
 
 export const chatPath = (conversationId: string) => `/ws/customer_support/${conversationId}/`;
+
+/**
+ * A live chat: a new customer assigned to `rep`, both sockets open. The rep's pong proves its socket is
+ * set up (frames are handled only after authentication), so both sides are ready when this returns.
+ */
+export async function openChat(server: { url: string; wsUrl: string }, rep: Account) {
+  const cust = await registerCustomer(server.url);
+  const conv = await openConversation(server.url, cust);
+  const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
+  await c.waitType('assigned');
+  const r = connect(server.wsUrl, chatPath(conv), { token: rep.access });
+  await r.opened;
+  r.send({ type: 'ping' });
+  await r.waitType('pong');
+  return { cust, conv, c, r };
+}
