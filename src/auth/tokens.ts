@@ -18,6 +18,7 @@ export interface RefreshClaims {
 export class TokenError extends Error {}
 
 const ISSUER = 'switchboard';
+const VERIFIED_CACHE_SIZE = 20_000;
 
 export class TokenService {
   private readonly key: Uint8Array;
@@ -70,11 +71,23 @@ export class TokenService {
     }
   }
 
+  /**
+   * Verified access tokens are remembered until they expire: clients send the same token on every
+   * request and socket, and a signature check costs far more than a map lookup. Revocation does not
+   * depend on this (logout bumps the user's token epoch, checked against the store on every use).
+   */
+  private readonly verified = new Map<string, { claims: AccessClaims; expMs: number }>();
+
   async verifyAccess(token: string): Promise<AccessClaims> {
+    const hit = this.verified.get(token);
+    if (hit && hit.expMs > Date.now()) return hit.claims;
     const { payload, userId } = await this.verify(token, 'access');
     const role = payload.role;
     if (role !== 'customer' && role !== 'rep' && role !== 'admin') throw new TokenError('bad role');
-    return { userId, role, epoch: Number(payload.ep ?? 0) };
+    const claims: AccessClaims = { userId, role, epoch: Number(payload.ep ?? 0) };
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { claims, expMs: Number(payload.exp) * 1000 });
+    return claims;
   }
 
   async verifyRefresh(token: string): Promise<RefreshClaims> {

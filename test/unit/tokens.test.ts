@@ -130,3 +130,15 @@ describe('TokenService', () => {
     await rejected(tokens.verifyAccess(42 as unknown as string));
   });
 });
+
+describe('verified-token memory', () => {
+  it('answers a repeated token from memory, but never past its expiry', async () => {
+    const shortLived = new TokenService(SECRET, 1, 1);
+    const token = await shortLived.signAccess({ userId: 7, role: 'rep', epoch: 2 });
+    assert.deepEqual(await shortLived.verifyAccess(token), { userId: 7, role: 'rep', epoch: 2 });
+    assert.deepEqual(await shortLived.verifyAccess(token), { userId: 7, role: 'rep', epoch: 2 });
+    const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp * 1000;
+    while (Date.now() <= exp) await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(shortLived.verifyAccess(token), TokenError);
+  });
+});
