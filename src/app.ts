@@ -10,6 +10,7 @@ import type { Store } from './store/port.ts';
 import type { Router } from './routing/port.ts';
 import type { Bus } from './bus/port.ts';
 import { ServiceContext } from './services/context.ts';
+import { rebuildRouting } from './services/rebuild.ts';
 import { Accounts } from './services/accounts.ts';
 import { TokenService } from './auth/tokens.ts';
 import { QueueViewer } from './services/queue-view.ts';
@@ -157,7 +158,8 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     await gateway.start(scope);
   });
 
-  if (deps.rebuildRouter ?? true) await deps.router.rebuild(await deps.store.routingSnapshot());
+  // The process may have stopped between a close and its dispatch: rebuild, then dispatch.
+  if (deps.rebuildRouter ?? true) await rebuildRouting(services.ctx);
   app.addHook('onClose', async () => gateway.stop(1001));
   return { app, services, gateway };
 }

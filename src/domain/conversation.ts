@@ -18,6 +18,11 @@ const LEGAL: Record<Transition, readonly ConversationStatus[]> = {
   message: ['new', 'queued', 'assigned'],
 };
 
+/** The states a transition may start from: the store's conditional updates are written from these. */
+export function statesAllowing(t: Transition): ConversationStatus[] {
+  return [...LEGAL[t]];
+}
+
 export function canTransition(from: ConversationStatus, t: Transition): boolean {
   return LEGAL[t].includes(from);
 }

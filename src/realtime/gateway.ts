@@ -5,7 +5,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { AppServices } from '../app-services.ts';
 import type { BusEvent, RepCard } from '../bus/port.ts';
 import { DomainError } from '../domain/errors.ts';
-import type { Conversation, Message } from '../domain/types.ts';
+import type { Message } from '../domain/types.ts';
 import { isUuid } from '../store/uuid.ts';
 import { bearerToken } from '../http/auth.ts';
 import { ClientSocket } from './client-socket.ts';
@@ -58,7 +58,7 @@ export class Gateway {
       },
       log,
     );
-    this.notifier = new QueueNotifier(this.registry, s.queueViewer, (err) => log.error({ err }, 'queue notifier failed'));
+    this.notifier = new QueueNotifier(this.registry, s.queueViewer, s.ctx.router, (err) => log.error({ err }, 'queue notifier failed'));
     this.handlers = {
       message: (sock, f) => this.onMessage(sock, f as Extract<ClientFrame, { type: 'message' }>),
       typing: (sock, f) => this.onTyping(sock, f as Extract<ClientFrame, { type: 'typing' }>),
@@ -208,7 +208,7 @@ export class Gateway {
       if (conv.status === 'assigned' && conv.repId !== null) {
         // A tab that opens while (or after) the conversation is assigned learns its rep too.
         const rep = await this.s.ctx.repCard(conv.repId);
-        if (rep) this.sendAssigned(sock, e2(conv.id, rep));
+        if (rep) this.sendAssigned(sock, { conversationId: conv.id, rep });
       } else if (!sock.waiting) {
         // Already queued (a reconnect, or a second tab that lost the enqueue race): tell it its place.
         await this.s.ctx.lock.run(async () => {
@@ -498,6 +498,4 @@ export class Gateway {
   }
 }
 
-const e2 = (conversationId: string, rep: RepCard) => ({ conversationId, rep });
 
-export type { Conversation };

@@ -1,23 +1,30 @@
 // Pushes queue movement: `queued` frames to waiting customers when their position changes (at most one a
 // second per socket, merged, never dropped) and `queue` frames to agent sockets (at most one a second).
 import type { QueueViewer } from '../services/queue-view.ts';
+import type { Router } from '../routing/port.ts';
 import { queuedFrame } from './frames.ts';
 import type { SocketRegistry } from './registry.ts';
 
 const MIN_GAP_MS = 100;
+
+function queueFrame(length: number, oldestQueuedAt: number | null, now: number): string {
+  const oldestWaitS = oldestQueuedAt === null ? 0 : Math.max(0, Math.floor((now - oldestQueuedAt) / 1000));
+  return JSON.stringify({ type: 'queue', length, oldest_wait_s: oldestWaitS });
+}
 
 export class QueueNotifier {
   private running = false;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private lastAgentFrameAt = 0;
-  private lastAgentFrame = '';
+  private lastAgentKey = '';
   private stopped = false;
   private lastRefreshAt = 0;
 
   constructor(
     private readonly registry: SocketRegistry,
     private readonly viewer: QueueViewer,
+    private readonly router: Pick<Router, 'stats'>,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -66,19 +73,16 @@ export class QueueNotifier {
           soonest = Math.min(soonest, due - now);
         }
       }
-      const oldest = view.entries.reduce((m, e) => Math.min(m, e.queuedAt), Infinity);
-      const agentFrame = JSON.stringify({
-        type: 'queue',
-        length: view.entries.length,
-        oldest_wait_s: oldest === Infinity ? 0 : Math.max(0, Math.floor((now - oldest) / 1000)),
-      });
+      const oldest = view.entries.reduce<number | null>((m, e) => (m === null || e.queuedAt < m ? e.queuedAt : m), null);
+      // Agents hear of a change in length or head, not of the oldest wait merely growing.
+      const agentKey = `${view.entries.length}:${oldest}`;
       const agentDue = this.lastAgentFrameAt + 1000;
-      const agentChanged = agentFrame.replace(/"oldest_wait_s":\d+/, '') !== this.lastAgentFrame.replace(/"oldest_wait_s":\d+/, '');
-      if (agentChanged) {
+      if (agentKey !== this.lastAgentKey) {
         if (now >= agentDue) {
           this.lastAgentFrameAt = now;
-          this.lastAgentFrame = agentFrame;
-          for (const a of this.registry.allAgents()) a.send(agentFrame);
+          this.lastAgentKey = agentKey;
+          const frame = queueFrame(view.entries.length, oldest, now);
+          for (const a of this.registry.allAgents()) a.send(frame);
         } else {
           soonest = Math.min(soonest, agentDue - now);
         }
@@ -97,10 +101,8 @@ export class QueueNotifier {
 
   /** The current queue frame, for an agent socket that just connected. */
   async agentSnapshot(): Promise<string> {
-    const view = await this.viewer.view();
-    const now = Date.now();
-    const oldest = view.entries.reduce((m, e) => Math.min(m, e.queuedAt), Infinity);
-    return JSON.stringify({ type: 'queue', length: view.entries.length, oldest_wait_s: oldest === Infinity ? 0 : Math.max(0, Math.floor((now - oldest) / 1000)) });
+    const stats = await this.router.stats();
+    return queueFrame(stats.length, stats.oldestQueuedAt, Date.now());
   }
 
   stop(): void {

@@ -1,10 +1,12 @@
-// reconcileRouting: compares the router with the store and rebuilds the router when they disagree for
+// RoutingReconciler: compares the router with the store and rebuilds the router when they disagree for
 // longer than any operation takes. An instance killed between a router proposal and its store commit
 // leaves a reservation that no one will commit or refuse; this is what finds and clears it. A rebuild
 // is always safe: the store decides every assignment, so a stale proposal is only refused (R1).
 import type { RoutingSnapshot } from '../store/port.ts';
 import type { RouterView } from '../routing/port.ts';
-import type { ServiceContext } from './context.ts';
+import { slotOf, type ServiceContext } from './context.ts';
+import { rebuildRouting } from './rebuild.ts';
+import { isEligible } from '../domain/policy.ts';
 
 /** Every way the router differs from the store, as stable strings so two passes can be compared. */
 export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<string> {
@@ -16,6 +18,8 @@ export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<strin
   const heldInStore = new Map(snap.assigned.map((c) => [c.id, c.repId]));
   for (const [id, repId] of heldInStore) if (view.held.get(id) !== repId) drift.add(`unheld:${id}:${repId}`);
   for (const [id, repId] of view.held) if (heldInStore.get(id) !== repId) drift.add(`orphan:${id}:${repId}`);
+  // Queued customers beside a free slot: nothing is wrong in the index, but nobody is dispatching.
+  if (snap.queue.length > 0 && snap.reps.some((r) => isEligible(slotOf(r)))) for (const c of snap.queue) drift.add(`stalled:${c.id}`);
   for (const rep of snap.reps) {
     const r = view.reps.get(rep.id);
     if (!r || r.load !== rep.load || r.status !== rep.status || r.maxCapacity !== rep.maxCapacity) {
@@ -56,7 +60,7 @@ export class RoutingReconciler {
     const lasting = [...drift].filter((d) => this.previous.has(d));
     this.previous = drift;
     if (lasting.length === 0) return false;
-    await this.ctx.router.rebuild(await this.ctx.store.routingSnapshot());
+    await this.ctx.lock.run(() => rebuildRouting(this.ctx));
     this.previous = new Set();
     this.onRebuild(lasting);
     await this.ctx.bus.publish({ kind: 'queue_changed' });

@@ -2,6 +2,7 @@
 import { assertTransition } from '../domain/conversation.ts';
 import { conflict, notFound } from '../domain/errors.ts';
 import { assignProposals } from './assign.ts';
+import { rebuildRouting } from './rebuild.ts';
 import { entryOf, type ServiceContext } from './context.ts';
 
 export function transferConversation(ctx: ServiceContext, conversationId: string, toRepId: number | null): Promise<{ status: string; repId: number | null }> {
@@ -33,9 +34,11 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
     if (!reserved.ok) throw conflict('That rep is not online with a free slot.', 'rep_unavailable');
     const result = await ctx.store.transfer(conversationId, fromRepId, toRepId, ctx.now());
     if (!result.ok) {
-      // Undo the router's reservation: the conversation stays with its rep.
-      await ctx.router.transfer(conversationId, toRepId, fromRepId).catch(() => undefined);
-      await ctx.router.rebuild(await ctx.store.routingSnapshot());
+      // The store refused what the router reserved (the target, or the conversation, changed meanwhile).
+      // A rebuild puts back both sides at once, including any slot the router already re-offered; it is
+      // safe because the store decides every assignment.
+      await rebuildRouting(ctx);
+      if (result.reason === 'conversation') throw conflict('The conversation changed; try again.', 'illegal_transition');
       throw conflict('That rep is not online with a free slot.', 'rep_unavailable');
     }
     const toCard = (await ctx.repCard(toRepId))!;

@@ -26,6 +26,7 @@ import type {
   User,
 } from '../domain/types.ts';
 import { uuidv7 } from './uuid.ts';
+import { statesAllowing } from '../domain/conversation.ts';
 
 class Rollback extends Error {
   constructor(readonly reason: 'conversation' | 'rep') {
@@ -33,8 +34,8 @@ class Rollback extends Error {
   }
 }
 
-const OPEN_FOR_MESSAGES: ConversationStatus[] = ['new', 'queued', 'assigned'];
-const CLOSABLE: ConversationStatus[] = ['new', 'queued', 'assigned', 'abandoned'];
+const OPEN_FOR_MESSAGES: string[] = statesAllowing('message');
+const CLOSABLE: ConversationStatus[] = statesAllowing('close');
 
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string };
@@ -413,45 +414,7 @@ export class SqlStore implements Store {
   async appendMessage(m: AppendMessage): Promise<AppendResult> {
     if (this.messageWriter) return this.messageWriter.append(m);
     if (this.dialect === 'postgres') return this.appendMessagePg(m);
-    try {
-      return await this.db.transaction().execute(async (trx) => {
-        if (m.clientId !== null) {
-          const existing = await this.findByClientId(trx, m.conversationId, m.clientId);
-          if (existing) return { kind: 'duplicate', message: existing } as const;
-        }
-        // The conversation row's update is the per-conversation lock that makes seq gapless across instances.
-        const bumped = await trx
-          .updateTable('conversations')
-          .set({ last_seq: sql`last_seq + 1` })
-          .where('id', '=', m.conversationId)
-          .where('status', 'in', OPEN_FOR_MESSAGES)
-          .returning('last_seq')
-          .executeTakeFirst();
-        if (!bumped) {
-          const c = await trx.selectFrom('conversations').select('status').where('id', '=', m.conversationId).executeTakeFirst();
-          return { kind: 'refused', status: c?.status ?? null } as const;
-        }
-        const seq = Number(bumped.last_seq);
-        const row = await trx
-          .insertInto('messages')
-          .values({ conversation_id: m.conversationId, author_id: m.authorId, text: m.text, seq, client_id: m.clientId, timestamp: m.timestamp })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        const username =
-          m.username ?? (await trx.selectFrom('users').select('username').where('id', '=', m.authorId).executeTakeFirstOrThrow()).username;
-        return {
-          kind: 'stored',
-          message: { id: Number(row.id), conversationId: m.conversationId, authorId: m.authorId, username, text: m.text, seq, clientId: m.clientId, timestamp: m.timestamp },
-        } as const;
-      });
-    } catch (err) {
-      // Two instances raced on one client_id: the loser rolled back and returns the winner's message.
-      if (m.clientId !== null && isUniqueViolation(err)) {
-        const existing = await this.findByClientId(this.db, m.conversationId, m.clientId);
-        if (existing) return { kind: 'duplicate', message: existing };
-      }
-      throw err;
-    }
+    throw new Error('SQLite appends go through the message writer (see store/open.ts).');
   }
 
   /**
@@ -464,7 +427,7 @@ export class SqlStore implements Store {
         with bumped as (
           update conversations set last_seq = last_seq + 1
            where id = ${m.conversationId}
-             and status in ('new', 'queued', 'assigned')
+             and status = any(${OPEN_FOR_MESSAGES})
              and (${m.clientId}::text is null or not exists (
                    select 1 from messages where conversation_id = ${m.conversationId} and client_id = ${m.clientId}))
           returning last_seq

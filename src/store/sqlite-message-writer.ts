@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { AppendMessage, AppendResult } from './port.ts';
 import { toMessage, type MessageJoinRow } from './sql-store.ts';
+import { statesAllowing } from '../domain/conversation.ts';
 
 interface Pending {
   m: AppendMessage;
@@ -36,7 +37,7 @@ export class SqliteMessageWriter {
         where m.conversation_id = ? and m.client_id = ?`,
     );
     this.bumpSeq = sqlite.prepare(
-      `update conversations set last_seq = last_seq + 1 where id = ? and status in ('new', 'queued', 'assigned') returning last_seq`,
+      `update conversations set last_seq = last_seq + 1 where id = ? and status in (${statesAllowing('message').map((st) => `'${st}'`).join(', ')}) returning last_seq`,
     );
     this.statusOf = sqlite.prepare(`select status from conversations where id = ?`);
     this.insert = sqlite.prepare(

@@ -55,16 +55,40 @@ for (const [name, make, skip] of routers) {
       const reconciler = new RoutingReconciler(ctx, async () => true);
       assert.equal(await reconciler.pass(), false, 'a first sighting may be an operation in flight');
       assert.equal(await reconciler.pass(), true, 'a lasting difference is rebuilt');
+      // The rebuild frees the leaked slot and dispatches: the conversation is served for real now.
+      const after = await store.getConversation(conv.id);
+      assert.equal(after?.status, 'assigned');
+      assert.equal(after?.repId, rep.id);
       const view = await router.inspect();
-      assert.deepEqual(view.queued, [conv.id], 'the conversation is back in the queue');
-      assert.equal(view.reps.get(rep.id)?.load, 0, 'the leaked slot is free');
+      assert.deepEqual(view.queued, []);
+      assert.equal(view.reps.get(rep.id)?.load, 1, 'one slot, held by the committed assignment');
       assert.equal(routingDrift(await store.routingSnapshot(), view).size, 0);
       assert.equal(await reconciler.pass(), false, 'nothing left to do');
+    });
 
-      // The freed slot takes the conversation for real now.
-      const again = await router.setRep(slotOf((await store.updateRep(rep.id, {}))!));
-      assert.deepEqual(again.map((p) => p.conversationId), [conv.id]);
-      assert.equal((await store.assign(conv.id, rep.id, Date.now())).ok, true);
+    it('dispatches a queue left beside a free slot (a rebuild that nothing followed)', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sb-reconcile-'));
+      const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
+      const router = make();
+      cleanups.push(async () => {
+        if (router instanceof RedisRouter) await router.destroy();
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const pw = 'scrypt$16384$8$1$x$y';
+      const rep = (await store.createRep({ username: 'r', email: '', firstName: '', lastName: '', passwordHash: pw }, 1)).profile;
+      const cust = (await store.createCustomer({ username: 'c', email: '', firstName: '', lastName: '', passwordHash: pw }, 1)).profile;
+      const conv = await store.createConversation(cust.id, Date.now());
+      await store.enqueue(conv.id, Date.now());
+      // A bare rebuild loads the queue and the free rep, and proposes nothing.
+      await router.rebuild(await store.routingSnapshot());
+      assert.deepEqual((await router.inspect()).queued, [conv.id]);
+      const reconciler = new RoutingReconciler(new ServiceContext(store, router, new MemoryBus()), async () => true);
+      assert.equal(await reconciler.pass(), false);
+      assert.equal(await reconciler.pass(), true);
+      const after = await store.getConversation(conv.id);
+      assert.equal(after?.status, 'assigned');
+      assert.equal(after?.repId, rep.id);
       assert.equal(routingDrift(await store.routingSnapshot(), await router.inspect()).size, 0);
     });
 

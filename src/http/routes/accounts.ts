@@ -23,11 +23,8 @@ const IntegerLike = (maximum: number, digits: number) =>
   Type.Union([Type.Integer({ minimum: 0, maximum }), Type.String({ pattern: `^\\s*\\d{1,${digits}}\\s*$` })]);
 const PhoneNumber = IntegerLike(999_999_999_999_999, 15);
 const MaxCapacity = IntegerLike(10_000, 4);
-const toInt = (v: number | string, maximum: number): number => {
-  const n = typeof v === 'number' ? v : Number(v.trim());
-  if (n > maximum) throw badRequest('Invalid input.', {}, 'invalid');
-  return n;
-};
+// The schema has already bounded both forms (the integer's maximum, the string's digits).
+const toInt = (v: number | string): number => (typeof v === 'number' ? v : Number(v.trim()));
 const RegisterCustomer = Type.Object({ user: UserInput, phone_number: PhoneNumber, password: Password, password1: Password });
 const RegisterRep = Type.Object({ user: UserInput, max_capacity: MaxCapacity, password: Password, password1: Password });
 const Credentials = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }), password: Type.String({ minLength: 1, maxLength: 1024 }) });
@@ -54,7 +51,7 @@ export async function accountRoutes(app: FastifyInstance, s: AppServices): Promi
     { onRequest: registerLimit, schema: { tags: ['accounts'], body: RegisterCustomer, response: { 201: CustomerSchema, ...errors } } },
     async (req, reply) => {
       checkPasswords(req.body);
-      const { user, profile } = await s.accounts.registerCustomer(normUser(req.body.user), req.body.password, toInt(req.body.phone_number, 999_999_999_999_999));
+      const { user, profile } = await s.accounts.registerCustomer(normUser(req.body.user), req.body.password, toInt(req.body.phone_number));
       return reply.status(201).send(customerJson(user, profile));
     },
   );
@@ -64,7 +61,7 @@ export async function accountRoutes(app: FastifyInstance, s: AppServices): Promi
     { onRequest: registerLimit, schema: { tags: ['accounts'], body: RegisterRep, response: { 201: Type.Object({ id: Type.Integer(), user: UserSchema, max_capacity: Type.Integer(), status: Type.String(), load: Type.Integer() }), ...errors } } },
     async (req, reply) => {
       checkPasswords(req.body);
-      const { user, profile } = await s.accounts.registerRep(normUser(req.body.user), req.body.password, toInt(req.body.max_capacity, 10_000));
+      const { user, profile } = await s.accounts.registerRep(normUser(req.body.user), req.body.password, toInt(req.body.max_capacity));
       await registerRep(s.ctx, profile);
       return reply.status(201).send({ id: profile.id, user: userJson(user), max_capacity: profile.maxCapacity, status: profile.status, load: profile.load });
     },
