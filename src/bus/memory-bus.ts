@@ -19,6 +19,11 @@ export class MemoryBus implements Bus {
     return () => this.listeners.delete(listener);
   }
 
+  /** In-process delivery cannot lose events. */
+  onMissed(): () => void {
+    return () => undefined;
+  }
+
   async close(): Promise<void> {
     this.listeners.clear();
   }

@@ -44,5 +44,7 @@ export type BusEvent =
 export interface Bus {
   publish(event: BusEvent): Promise<void>;
   subscribe(listener: (event: BusEvent) => void): () => void;
+  /** Called when events may have been lost (the fan-out reconnected): listeners catch up from the store. */
+  onMissed(listener: () => void): () => void;
   close(): Promise<void>;
 }

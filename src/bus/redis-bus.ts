@@ -1,25 +1,30 @@
 // Fan-out between instances over Redis pub/sub: one channel, every instance subscribes, and an instance
 // delivers its own events only when they come back from Redis, so all instances see one order.
-// Chat messages missed during a reconnect are recovered by the gateway's gap fill from the store (R5).
+// Pub/sub forgets what it published while a subscriber was away: after a reconnect the bus says so
+// (onMissed), and the gateway catches up from the store, which is the truth (R5).
 import type { Redis } from 'ioredis';
 import type { Bus, BusEvent } from './port.ts';
 
 export class RedisBus implements Bus {
   private readonly listeners = new Set<(e: BusEvent) => void>();
+  private readonly missedListeners = new Set<() => void>();
   private readonly channel: string;
   private subscriber: Redis | undefined;
+  private closing = false;
 
   constructor(
     private readonly publisher: Redis,
-    prefix: string,
+    private readonly prefix: string,
   ) {
     this.channel = `${prefix}:{sb}:events`;
   }
 
   async start(): Promise<void> {
-    this.subscriber = this.publisher.duplicate();
-    this.subscriber.on('error', () => undefined);
-    this.subscriber.on('message', (channel: string, payload: string) => {
+    // Resubscribing by hand (not ioredis' autoResubscribe) tells us when the channel is live again.
+    const subscriber = this.publisher.duplicate({ autoResubscribe: false, connectionName: `${this.prefix}:subscriber` });
+    this.subscriber = subscriber;
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (channel: string, payload: string) => {
       if (channel !== this.channel) return;
       let event: BusEvent;
       try {
@@ -35,7 +40,27 @@ export class RedisBus implements Bus {
         }
       }
     });
-    await this.subscriber.subscribe(this.channel);
+    await subscriber.subscribe(this.channel);
+    let lost = false;
+    subscriber.on('close', () => (lost = !this.closing));
+    subscriber.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      subscriber.subscribe(this.channel).then(
+        () => this.missed(),
+        () => subscriber.disconnect(true),
+      );
+    });
+  }
+
+  private missed(): void {
+    for (const l of this.missedListeners) {
+      try {
+        l();
+      } catch {
+        // As above.
+      }
+    }
   }
 
   async publish(event: BusEvent): Promise<void> {
@@ -47,8 +72,15 @@ export class RedisBus implements Bus {
     return () => this.listeners.delete(listener);
   }
 
+  onMissed(listener: () => void): () => void {
+    this.missedListeners.add(listener);
+    return () => this.missedListeners.delete(listener);
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     this.listeners.clear();
+    this.missedListeners.clear();
     if (this.subscriber) {
       await this.subscriber.quit().catch(() => this.subscriber?.disconnect());
       this.subscriber = undefined;

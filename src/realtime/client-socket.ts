@@ -7,7 +7,6 @@ const MAX_BUFFERED = 1024 * 1024;
 
 export class ClientSocket {
   readonly id = randomUUID();
-  readonly openedAt = Date.now();
   identity: Identity | undefined;
   conversationId: string | undefined;
   /** Highest message seq this socket has been sent: live frames at or below it are duplicates.

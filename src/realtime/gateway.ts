@@ -40,6 +40,7 @@ export class Gateway {
   private inflight = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly handlers: Record<ClientFrame['type'], Handler>;
+  private readonly historyAtOpen = new WeakMap<FastifyRequest, number>();
 
   constructor(
     private readonly s: AppServices,
@@ -69,8 +70,19 @@ export class Gateway {
   }
 
   async start(app: FastifyInstance): Promise<void> {
-    this.unsubscribe = this.s.ctx.bus.subscribe((e) => this.onEvent(e));
-    app.get('/ws/customer_support/:conversationId', { websocket: true, schema: { hide: true } }, (ws, req) => this.acceptChat(ws, req));
+    const offEvents = this.s.ctx.bus.subscribe((e) => this.onEvent(e));
+    const offMissed = this.s.ctx.bus.onMissed(() => {
+      this.catchUp().catch((err) => this.log.error({ err }, 'catching up after a fan-out gap failed'));
+    });
+    this.unsubscribe = () => {
+      offEvents();
+      offMissed();
+    };
+    app.get(
+      '/ws/customer_support/:conversationId',
+      { websocket: true, schema: { hide: true }, preHandler: (req) => this.noteHistoryAtOpen(req) },
+      (ws, req) => this.acceptChat(ws, req),
+    );
     app.get('/ws/agent', { websocket: true, schema: { hide: true } }, (ws, req) => this.acceptAgent(ws, req));
     // Any other socket path still completes the handshake, then hears 4404: never an HTTP error on upgrade.
     for (const path of ['/ws', '/ws/*']) {
@@ -161,6 +173,23 @@ export class Gateway {
     }
   }
 
+  /**
+   * Runs before the upgrade completes: the conversation's last seq at this moment is where a socket without
+   * ?last_seq= starts, so every message stored after its client saw the socket open reaches it. A seq read
+   * here needs no clock, so instances on different hosts agree on it.
+   */
+  private async noteHistoryAtOpen(req: FastifyRequest): Promise<void> {
+    const rawId = (req.params as { conversationId?: string }).conversationId;
+    if (typeof rawId !== 'string' || !isUuid(rawId)) return;
+    try {
+      const conv = await this.s.ctx.store.getConversation(rawId.toLowerCase());
+      if (conv) this.historyAtOpen.set(req, conv.lastSeq);
+    } catch (err) {
+      // Never an HTTP error on the upgrade: the socket's own setup reports a store failure with 1011.
+      this.log.warn({ err }, 'history lookup before the upgrade failed');
+    }
+  }
+
   private acceptChat(ws: WebSocket, req: FastifyRequest): void {
     const sock = this.open(ws, 'chat');
     this.setUpChat(sock, req).catch((err) => {
@@ -177,7 +206,10 @@ export class Gateway {
     const store = this.s.ctx.store;
     let conv = await store.getConversation(rawId.toLowerCase());
     if (!conv) return sock.close(CLOSE.notFound, 'No such conversation');
-    const historyAtConnect = conv.lastSeq;
+    // Read before the upgrade; the fallback (a store hiccup then) is the later read, which may miss a message
+    // stored in between but never repeats one.
+    const historyAtOpen = Math.min(this.historyAtOpen.get(req) ?? conv.lastSeq, conv.lastSeq);
+    this.historyAtOpen.delete(req);
     const isCustomer = identity.customer !== undefined && conv.customerId === identity.customer.id;
     const isRep = identity.rep !== undefined && conv.repId === identity.rep.id && conv.status === 'assigned';
     // A past participant of a closed conversation learns that it is closed (4409), as its customer does.
@@ -222,18 +254,9 @@ export class Gateway {
     // stored since (while it was being authenticated and set up) is sent, so no message racing the
     // connect is lost.
     // A last_seq beyond the history (a confused client) resumes from the end rather than going deaf.
-    sock.lastSeqSent = resume !== undefined ? Math.min(resume, historyAtConnect) : await this.historyBefore(conv.id, historyAtConnect, sock.openedAt);
+    sock.lastSeqSent = resume !== undefined ? Math.min(resume, conv.lastSeq) : historyAtOpen;
     await this.fill(sock);
     this.ready(sock);
-  }
-
-  /** The seq of the last message stored before `openedAt` (the socket's first moment). */
-  private async historyBefore(conversationId: string, lastSeqAtLookup: number, openedAt: number): Promise<number> {
-    if (lastSeqAtLookup === 0) return 0;
-    const recent = await this.s.ctx.store.listMessages(conversationId, { limit: 50 });
-    let start = lastSeqAtLookup;
-    for (const m of recent) if (m.timestamp >= openedAt && m.seq <= lastSeqAtLookup) start = Math.min(start, m.seq - 1);
-    return start;
   }
 
   private markWaiting(sock: ClientSocket, position: number, estimate: number): void {
@@ -416,6 +439,44 @@ export class Gateway {
         sock.enqueue(() => this.fill(sock));
       }
     }
+  }
+
+  /**
+   * The fan-out may have lost events (it reconnected): every conversation with a socket here is brought up
+   * to what the store says. Messages are filled in order; a conversation that closed meanwhile is closed;
+   * a customer learns an assignment or its place in the queue.
+   */
+  async catchUp(): Promise<void> {
+    this.log.warn('the fan-out reconnected: catching up from the store');
+    for (const id of this.registry.conversationIds()) {
+      if (this.draining) return;
+      const conv = await this.s.ctx.store.getConversation(id);
+      if (!conv) continue;
+      const rep = conv.status === 'assigned' && conv.repId !== null ? await this.s.ctx.repCard(conv.repId) : null;
+      const position = conv.status === 'queued' ? await this.s.ctx.router.position(id) : 0;
+      for (const sock of this.registry.conversation(id)) {
+        if (sock.closed || sock.lastSeqSent < 0) continue;
+        sock.enqueue(async () => {
+          await this.fill(sock);
+          if (conv.status === 'closed') {
+            sock.waiting = false;
+            const by = conv.closedBy === 'rep' || conv.closedBy === 'customer' ? conv.closedBy : 'system';
+            sock.send(JSON.stringify({ type: 'closed', conversation: id, by, reason: by === 'system' ? 'closed by the system' : `closed by the ${by}` }));
+            sock.close(CLOSE.normal, 'Conversation closed');
+          } else if (sock.identity?.customer) {
+            if (rep) this.sendAssigned(sock, { conversationId: id, rep });
+            else if (position > 0 && !sock.waiting) {
+              sock.assignedRepId = undefined;
+              this.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position));
+            }
+          } else if (sock.identity?.rep && conv.repId !== sock.identity.rep.id) {
+            sock.send(JSON.stringify({ type: 'unassigned', conversation: id, reason: conv.status === 'queued' ? 'requeued' : 'transfer' }));
+            sock.close(CLOSE.normal, 'No longer assigned');
+          }
+        });
+      }
+    }
+    this.notifier.poke();
   }
 
   private async fill(sock: ClientSocket): Promise<void> {

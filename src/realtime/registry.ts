@@ -46,6 +46,10 @@ export class SocketRegistry {
     return this.byConversation.get(id) ?? new Set();
   }
 
+  conversationIds(): string[] {
+    return [...this.byConversation.keys()];
+  }
+
   user(id: number): ReadonlySet<ClientSocket> {
     return this.byUser.get(id) ?? new Set();
   }

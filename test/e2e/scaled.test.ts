@@ -1,7 +1,7 @@
 // Three real instances on one PostgreSQL and a throwaway Redis behave as one service: 200 customers
 // against capacity 30, a drain through a Redis FLUSHALL and a SIGKILL, cross-instance chat with resume,
 // and a SIGTERM drain.
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
@@ -36,11 +36,20 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     instances = await Promise.all([startInstance(env), startInstance(env), startInstance(env)]);
   });
 
+  // A failed case shows what the instances said (warnings and errors), so that a failure seen once in CI
+  // can be understood without a rerun.
+  let failed = false;
+  afterEach((t) => {
+    if ('passed' in t && !t.passed) failed = true;
+  });
+
   after(async () => {
     if (skip) return;
     for (const i of instances) {
-      const tail = i.output.join('').split('\n').filter((l) => !l.includes('"level":30')).slice(-15).join('\n');
-      if (process.env.SCALED_DEBUG || (i.proc.exitCode !== null && i.proc.exitCode !== 0)) console.error(`instance ${i.port} exit=${i.proc.exitCode}:\n${tail}`);
+      const tail = i.output.join('').split('\n').filter((l) => l.trim() && !l.includes('"level":30')).slice(-25).join('\n');
+      if (failed || process.env.SCALED_DEBUG || (i.proc.exitCode !== null && i.proc.exitCode !== 0)) {
+        console.error(`instance ${i.port} exit=${i.proc.exitCode} signal=${i.proc.signalCode}:\n${tail}`);
+      }
     }
     for (const i of instances) i.kill('SIGKILL');
     await Promise.all(instances.map((i) => i.exited));
@@ -73,8 +82,8 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       Array.from({ length: 170 }, (_, i) => i + 1),
       'distinct positions',
     );
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
+    // A pool: the rep workers query side by side.
+    const client = new pg.Pool({ connectionString: db.url, max: 8 });
     try {
       const over = await client.query('select id from rep_profiles where load > max_capacity');
       assert.equal(over.rowCount, 0, 'no rep over capacity');
@@ -193,6 +202,45 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const detail = await http(third.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access });
     assert.equal(detail.body.messages.length, 8);
     for (const s of [r, c2, c3]) s.close();
+  });
+
+  it('catches up from the store when the fan-out lost events: messages in order, then the close', { skip: skip || false, timeout: 60_000 }, async () => {
+    const [a, b] = live();
+    const rep = await registerRep(a.url, 55);
+    allReps.push(rep);
+    const cust = await registerCustomer(b.url);
+    const conv = await openConversation(b.url, cust);
+    const c = connect(a.wsUrl, chatPath(conv), { token: cust.access });
+    await c.waitType('assigned');
+    const r = connect(b.wsUrl, chatPath(conv), { token: rep.access });
+    await r.opened;
+    c.send({ type: 'message', text: 'before', client_id: 'g0' });
+    await r.waitFor((f) => f.type === 'message' && f.seq === 1);
+
+    // Every instance's subscriber loses its connection and cannot come back until maxclients is raised.
+    const clients = ((await redis.client.call('CLIENT', 'LIST')) as string).trim().split('\n').length;
+    const subscribers = ((await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').length;
+    await redis.client.config('SET', 'maxclients', String(clients - subscribers));
+    try {
+      await redis.client.client('KILL', 'TYPE', 'pubsub');
+      for (let i = 1; i <= 3; i++) c.send({ type: 'message', text: `in the gap ${i}`, client_id: `g${i}` });
+      const stored = Date.now() + 10_000;
+      while ((await http(b.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access })).body.messages.length < 4) {
+        assert.ok(Date.now() < stored, 'the messages were stored during the gap');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.equal((await http(a.url, 'POST', `/api/conversations/${conv}/close/`, { token: rep.access })).status, 200);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.deepEqual(r.ofType('message').map((f) => f.seq), [1], 'nothing arrived through the broken fan-out');
+    } finally {
+      await redis.client.config('SET', 'maxclients', '10000');
+    }
+    for (const s of [c, r]) {
+      assert.equal(await s.waitClose(15_000), 1000);
+      assert.deepEqual(s.ofType('message').map((f) => f.seq), [1, 2, 3, 4], 'every message once, in order');
+      const types = s.frames.map((f) => f.type);
+      assert.equal(types.at(-1), 'closed', 'closed comes last');
+    }
   });
 
   it('drains on SIGTERM: sockets get 1012, reconnect elsewhere, nothing lost', { skip: skip || false, timeout: 60_000 }, async () => {
