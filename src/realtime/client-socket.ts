@@ -12,6 +12,8 @@ export class ClientSocket {
   /** Highest message seq this socket has been sent: live frames at or below it are duplicates.
    *  -1 until the socket's place in the history is known; no message is sent before that. */
   lastSeqSent = -1;
+  /** A message went by on the bus before lastSeqSent was known: the setup must read the store. */
+  missedLive = false;
   ready = false;
   alive = true;
   closed = false;

@@ -255,7 +255,9 @@ export class Gateway {
     // connect is lost.
     // A last_seq beyond the history (a confused client) resumes from the end rather than going deaf.
     sock.lastSeqSent = resume !== undefined ? Math.min(resume, conv.lastSeq) : historyAtOpen;
-    await this.fill(sock);
+    // The store is read only when it holds something this socket lacks: a message stored after the
+    // conversation was read announced itself on the bus while the socket was registered (missedLive).
+    if (conv.lastSeq > sock.lastSeqSent || sock.missedLive) await this.fill(sock);
     this.ready(sock);
   }
 
@@ -430,7 +432,11 @@ export class Gateway {
     this.s.metrics.messagesRelayed.inc();
     this.s.metrics.fanoutLag.observe(Math.max(0, Date.now() - m.timestamp) / 1000);
     for (const sock of sockets) {
-      if (sock.lastSeqSent < 0 || sock.closed) continue;
+      if (sock.closed) continue;
+      if (sock.lastSeqSent < 0) {
+        sock.missedLive = true;
+        continue;
+      }
       if (m.seq === sock.lastSeqSent + 1) {
         sock.lastSeqSent = m.seq;
         sock.send(messageFrame(m));

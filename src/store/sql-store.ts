@@ -189,17 +189,43 @@ export class SqlStore implements Store {
     return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
   }
 
+  /** One round trip: every authenticated request and socket asks it. */
   async getIdentity(userId: number): Promise<Identity | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('users as u')
+      .leftJoin('customer_profiles as c', 'c.user_id', 'u.id')
+      .leftJoin('rep_profiles as r', 'r.user_id', 'u.id')
+      .selectAll('u')
+      .select([
+        'c.id as c_id',
+        'c.phone_number as c_phone_number',
+        'r.id as r_id',
+        'r.max_capacity as r_max_capacity',
+        'r.status as r_status',
+        'r.load as r_load',
+        'r.last_assigned_at as r_last_assigned_at',
+        'r.watched as r_watched',
+        'r.offline_reason as r_offline_reason',
+      ])
+      .where('u.id', '=', userId)
+      .executeTakeFirst();
     if (!row) return undefined;
     const user = toUser(row);
-    if (user.role === 'customer') {
-      const p = await this.db.selectFrom('customer_profiles').selectAll().where('user_id', '=', userId).executeTakeFirst();
-      return p ? { user, customer: { id: Number(p.id), userId, phoneNumber: Number(p.phone_number) } } : { user };
+    if (user.role === 'customer' && row.c_id !== null) {
+      return { user, customer: { id: Number(row.c_id), userId, phoneNumber: Number(row.c_phone_number) } };
     }
-    if (user.role === 'rep') {
-      const p = await this.db.selectFrom('rep_profiles').selectAll().where('user_id', '=', userId).executeTakeFirst();
-      return p ? { user, rep: toRep(p) } : { user };
+    if (user.role === 'rep' && row.r_id !== null) {
+      const rep = toRep({
+        id: row.r_id,
+        user_id: userId,
+        max_capacity: row.r_max_capacity!,
+        status: row.r_status!,
+        load: row.r_load!,
+        last_assigned_at: row.r_last_assigned_at,
+        watched: row.r_watched!,
+        offline_reason: row.r_offline_reason,
+      });
+      return { user, rep };
     }
     return { user };
   }

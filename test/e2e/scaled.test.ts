@@ -32,6 +32,8 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       CUSTOMER_GRACE_MS: '60000',
       RATE_REGISTER_PER_MIN: '100000',
       RATE_TOKEN_PER_MIN: '100000',
+      // One test streams messages from one socket.
+      WS_FRAMES_PER_S: '2000',
     };
     instances = await Promise.all([startInstance(env), startInstance(env), startInstance(env)]);
   });
@@ -202,6 +204,57 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const detail = await http(third.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access });
     assert.equal(detail.body.messages.length, 8);
     for (const s of [r, c2, c3]) s.close();
+  });
+
+  it('gives tabs that open mid-stream on other instances every message stored after they opened, once and in order', { skip: skip || false, timeout: 90_000 }, async () => {
+    const [a, b, third] = [...live(), ...live()];
+    const rep = await registerRep(a.url, 52);
+    allReps.push(rep);
+    const cust = await registerCustomer(b.url);
+    const conv = await openConversation(b.url, cust);
+    const first = connect(b.wsUrl, chatPath(conv), { token: cust.access });
+    await first.waitType('assigned');
+    const r = connect(a.wsUrl, chatPath(conv), { token: rep.access });
+    await r.opened;
+    const TOTAL = 300;
+    // Only the rep sends, one socket, so the k-th message sent gets seq k.
+    let sent = 0;
+    const sending = (async () => {
+      for (let i = 1; i <= TOTAL; i++) {
+        r.send({ type: 'message', text: `s${i}` });
+        sent = i;
+        if (i % 5 === 0) await new Promise((res) => setTimeout(res, 2));
+      }
+    })();
+    const tabs: Array<{ sock: TestSocket; sentAtOpen: number }> = [];
+    for (let t = 0; t < 16; t++) {
+      const sock = connect((t % 2 ? b : third).wsUrl, chatPath(conv), { token: cust.access });
+      const tab = { sock, sentAtOpen: 0 };
+      tabs.push(tab);
+      sock.opened.then(() => (tab.sentAtOpen = sent));
+      await new Promise((res) => setTimeout(res, 8));
+    }
+    await sending;
+    await r.waitFor((f) => f.type === 'message' && f.seq === TOTAL, 30_000);
+    for (const [i, { sock, sentAtOpen }] of tabs.entries()) {
+      await sock.waitFor((f) => f.type === 'message' && f.seq === TOTAL, 15_000);
+      const seqs = sock.ofType('message').map((f) => f.seq);
+      const start = seqs[0] ?? TOTAL + 1;
+      assert.ok(start <= sentAtOpen + 1, `tab ${i} gets every message sent after it opened (${start} > ${sentAtOpen + 1})`);
+      assert.deepEqual(seqs, Array.from({ length: TOTAL - start + 1 }, (_, k) => start + k), `tab ${i}: no gap, no repeat`);
+      sock.close();
+    }
+    // A tab whose setup is still running when the last message is stored: no later message would
+    // reveal a gap, so the tab must find that message itself.
+    for (let k = 1; k <= 12; k++) {
+      const tab = connect((k % 2 ? b : third).wsUrl, chatPath(conv), { token: cust.access });
+      await tab.opened;
+      r.send({ type: 'message', text: `last ${k}` });
+      await tab.waitFor((f) => f.type === 'message' && f.seq === TOTAL + k, 10_000);
+      tab.close();
+    }
+    first.close();
+    r.close();
   });
 
   it('catches up from the store when the fan-out lost events: messages in order, then the close', { skip: skip || false, timeout: 60_000 }, async () => {
