@@ -124,12 +124,16 @@ export class MemoryRouter implements Router {
   async releaseAndDispatch(conversationId: string, repId: number): Promise<Proposal[]> {
     this.unqueue(conversationId);
     this.release(conversationId, repId);
+    // A closed conversation is forgotten, so the map does not grow with every one ever routed; a stale
+    // operation on it is refused by the store (R1).
+    this.versions.delete(conversationId);
     return this.dispatch();
   }
 
-  async remove(conversationId: string): Promise<void> {
+  async remove(conversationId: string, final = false): Promise<void> {
     this.unqueue(conversationId);
     this.release(conversationId);
+    if (final) this.versions.delete(conversationId);
   }
 
   async transfer(conversationId: string, fromRepId: number, toRepId: number) {
@@ -208,6 +212,7 @@ export class MemoryRouter implements Router {
       queued: this.queueList.map((e) => e.conversationId),
       held: new Map([...this.held].map(([id, h]) => [id, h.repId])),
       reps: new Map([...this.reps].map(([id, r]) => [id, { status: r.status, maxCapacity: r.maxCapacity, load: r.load }])),
+      versionsKept: this.versions.size,
     };
   }
 

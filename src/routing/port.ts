@@ -40,6 +40,8 @@ export interface RouterView {
   /** conversation -> rep holding (or reserved for) it */
   held: Map<string, number>;
   reps: Map<number, { status: RepSlot['status']; maxCapacity: number; load: number }>;
+  /** How many conversations' versions it remembers (closed ones are forgotten). */
+  versionsKept: number;
 }
 
 export interface Router {
@@ -47,10 +49,13 @@ export interface Router {
   rebuild(snapshot: RoutingSnapshot): Promise<void>;
   /** Adds the conversation to the queue (idempotent by id and version) and dispatches. */
   enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]>;
-  /** The conversation no longer holds the rep's slot (closed); frees it and dispatches. */
+  /** The conversation no longer holds the rep's slot (closed); frees it, forgets its version, and dispatches. */
   releaseAndDispatch(conversationId: string, repId: number): Promise<Proposal[]>;
-  /** Drops a conversation that left routing while queued (closed, abandoned). */
-  remove(conversationId: string): Promise<void>;
+  /**
+   * Drops a conversation that left routing while queued (closed, abandoned). `final` (closed: nothing
+   * follows) also forgets its version, so that routing state does not grow with every conversation ever seen.
+   */
+  remove(conversationId: string, final?: boolean): Promise<void>;
   /** Reserves a slot on toRep and frees fromRep's, atomically; false when toRep is not eligible. */
   transfer(conversationId: string, fromRepId: number, toRepId: number): Promise<{ ok: boolean; proposals: Proposal[] }>;
   /** Puts an assigned conversation back at its original place; excludeRep is not offered it in this dispatch. */

@@ -33,7 +33,7 @@ export function closeConversation(ctx: ServiceContext, req: CloseRequest): Promi
         redirectId = done.find((d) => d.repId === req.closingRepId)?.conversation.id ?? null;
       }
     } else {
-      await ctx.router.remove(before.id);
+      await ctx.router.remove(before.id, true);
       await ctx.bus.publish({ kind: 'queue_changed' });
     }
     const repUser = before.repId !== null && before.status === 'assigned' ? await ctx.repCard(before.repId) : null;

@@ -273,6 +273,21 @@ export function routerContract(name: string, factory: RouterFactory, opts: Route
         assert.deepEqual(await queueIds(), []);
       });
 
+      it('forgets the versions of closed conversations, and only those, so its state does not grow forever', async () => {
+        await router.setRep(slot(1, 3));
+        for (let n = 1; n <= 10; n++) await enqueue(n, { version: 2 });
+        assert.equal((await router.inspect()).versionsKept, 10);
+        // Closed while assigned (release) and closed while queued (final remove): forgotten.
+        for (const n of [1, 2, 3]) await router.releaseAndDispatch(`c${n}`, 1);
+        for (const n of [7, 8]) await router.remove(`c${n}`, true);
+        // Abandoned (a plain remove) may come back: its version is kept, so a stale retry stays ignored.
+        await router.remove('c9');
+        const view = await router.inspect();
+        assert.equal(view.versionsKept, 5, 'c4, c5, c6 (held) and c10 (queued), c9 (abandoned)');
+        assert.deepEqual(await enqueue(9, { version: 1 }), [], 'a stale enqueue of the abandoned one is still ignored');
+        assert.ok(!(await queueIds()).includes('c9'));
+      });
+
       it('drops a queued entry on remove, and also a held reservation (which frees its slot)', async () => {
         await router.setRep(slot(1, 1));
         await enqueue(1);
@@ -482,7 +497,7 @@ export function routerContract(name: string, factory: RouterFactory, opts: Route
         assert.deepEqual(await router.transfer('c4', 3, 1), { ok: true, proposals: [] }, 'rep 3 held c4');
         assert.deepEqual(await router.remove('c4'), undefined);
         assert.deepEqual(pairs(await enqueue(8)), [['c8', 1]], 'removing the held c4 freed rep 1');
-        assert.deepEqual(await enqueue(1, { version: 1 }), [], 'versions came from the snapshot: c1 at version 1 is stale');
+        assert.deepEqual(await enqueue(4, { version: 1 }), [], 'versions came from the snapshot: c4 at version 1 is stale');
         assert.deepEqual(await queueIds(), []);
       });
     });

@@ -46,8 +46,8 @@ const DISPATCH: KeyName[] = ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'r
 /** The KEYS of each script, in order; checked against the number in its file name. */
 const SCRIPT_KEYS: Record<string, KeyName[]> = {
   enqueueAndDispatch: STATE,
-  releaseAndDispatch: DISPATCH,
-  remove: ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'reps', 'eligible', 'repHeld'],
+  releaseAndDispatch: STATE,
+  remove: ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'repHeld'],
   transfer: DISPATCH,
   requeue: STATE,
   requeueRep: STATE,
@@ -56,7 +56,7 @@ const SCRIPT_KEYS: Record<string, KeyName[]> = {
   rebuild: STATE,
   queue: ['epoch', 'queue', 'entries'],
   stats: ['epoch', 'queue', 'queuedAt'],
-  inspect: ['epoch', 'queue', 'held', 'reps'],
+  inspect: ['epoch', 'queue', 'held', 'reps', 'versions'],
   position: ['epoch', 'queue', 'entries'],
   drop: [...STATE, 'rebuildLock'],
   releaseLock: ['rebuildLock'],
@@ -197,8 +197,8 @@ export class RedisRouter implements Router {
     return parseProposals(await this.run('releaseAndDispatch', [conversationId, num(repId)]));
   }
 
-  async remove(conversationId: string): Promise<void> {
-    await this.run('remove', [conversationId]);
+  async remove(conversationId: string, final = false): Promise<void> {
+    await this.run('remove', [conversationId, final ? '1' : '0']);
   }
 
   async transfer(conversationId: string, fromRepId: number, toRepId: number): Promise<{ ok: boolean; proposals: Proposal[] }> {
@@ -242,8 +242,8 @@ export class RedisRouter implements Router {
   }
 
   async inspect(): Promise<RouterView> {
-    const [queued, held, reps] = (await this.run('inspect', [])) as [string[], string[], string[]];
-    const view: RouterView = { queued, held: new Map(), reps: new Map() };
+    const [queued, held, reps, versions] = (await this.run('inspect', [])) as [string[], string[], string[], number];
+    const view: RouterView = { queued, held: new Map(), reps: new Map(), versionsKept: Number(versions) };
     for (let i = 0; i < held.length; i += 2) view.held.set(held[i], Number(held[i + 1]));
     for (let i = 0; i < reps.length; i += 2) {
       const [status, max, load] = reps[i + 1].split('|');

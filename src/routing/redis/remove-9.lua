@@ -1,6 +1,6 @@
 --[[
   Drops a conversation that left routing (closed, abandoned): from the queue, and from any rep's
-  slot it holds. Does not dispatch.
+  slot it holds; a final one's version is forgotten too. Does not dispatch.
 
     Input:
       KEYS[1]  epoch      string, present while routing state is loaded
@@ -8,11 +8,14 @@
       KEYS[3]  queuedAt   zset conversationId -> queued_at
       KEYS[4]  entries    hash conversationId -> "queueSeq|customerId|queuedAt|version"
       KEYS[5]  held       hash conversationId -> "repId|queueSeq|customerId|queuedAt|version"
-      KEYS[6]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
-      KEYS[7]  eligible   zset of the reps online with a free slot, in policy order
-      KEYS[8]  repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+      KEYS[6]  versions   hash conversationId -> highest version seen (its field is dropped when the
+                          conversation is final, so the hash does not grow with every conversation)
+      KEYS[7]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
+      KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
+      KEYS[9]  repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
 
       ARGV[1]  conversationId
+      ARGV[2]  "1" when the conversation is final (closed): its version is forgotten too
 
     Output:
       1 when something was dropped, 0 otherwise
@@ -20,7 +23,7 @@
 ]]
 local K = {
   epoch = KEYS[1], queue = KEYS[2], queuedAt = KEYS[3], entries = KEYS[4], held = KEYS[5],
-  reps = KEYS[6], eligible = KEYS[7], repHeld = KEYS[8],
+  versions = KEYS[6], reps = KEYS[7], eligible = KEYS[8], repHeld = KEYS[9],
 }
 --- @include "includes/state"
 
@@ -28,5 +31,6 @@ if redis.call('EXISTS', K.epoch) == 0 then return redis.error_reply('NOSTATE rou
 
 local unqueued = unqueue(ARGV[1])
 local released = releaseHold(ARGV[1], nil)
+if ARGV[2] == '1' then redis.call('HDEL', K.versions, ARGV[1]) end
 if unqueued or released then return 1 end
 return 0

@@ -1,6 +1,6 @@
 --[[
   The conversation left its rep's slot (closed): drops it from the queue if it is there, frees the
-  slot if that rep holds it, then dispatches (the freed slot takes the queue head).
+  slot if that rep holds it, forgets its version, then dispatches (the freed slot takes the queue head).
 
     Input:
       KEYS[1]  epoch      string, present while routing state is loaded
@@ -8,10 +8,12 @@
       KEYS[3]  queuedAt   zset conversationId -> queued_at
       KEYS[4]  entries    hash conversationId -> "queueSeq|customerId|queuedAt|version"
       KEYS[5]  held       hash conversationId -> "repId|queueSeq|customerId|queuedAt|version"
-      KEYS[6]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
-      KEYS[7]  eligible   zset of the reps online with a free slot, in policy order
-      KEYS[8]  clock      string, last lastAssignedAt stamp
-      KEYS[9]  repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+      KEYS[6]  versions   hash conversationId -> highest version seen (its field is dropped: a closed
+                          conversation has no later transition, and the store refuses a stale one)
+      KEYS[7]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
+      KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
+      KEYS[9]  clock      string, last lastAssignedAt stamp
+      KEYS[10] repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
 
       ARGV[1]  conversationId
       ARGV[2]  repId      the rep that held it
@@ -22,7 +24,7 @@
 ]]
 local K = {
   epoch = KEYS[1], queue = KEYS[2], queuedAt = KEYS[3], entries = KEYS[4], held = KEYS[5],
-  reps = KEYS[6], eligible = KEYS[7], clock = KEYS[8], repHeld = KEYS[9],
+  versions = KEYS[6], reps = KEYS[7], eligible = KEYS[8], clock = KEYS[9], repHeld = KEYS[10],
 }
 --- @include "includes/dispatch"
 
@@ -30,4 +32,5 @@ if redis.call('EXISTS', K.epoch) == 0 then return redis.error_reply('NOSTATE rou
 
 unqueue(ARGV[1])
 releaseHold(ARGV[1], ARGV[2])
+redis.call('HDEL', K.versions, ARGV[1])
 return dispatch(nil, nil)

@@ -6,9 +6,11 @@
       KEYS[2]  queue      zset conversationId -> queue_seq
       KEYS[3]  held       hash conversationId -> "repId|queueSeq|customerId|queuedAt|version"
       KEYS[4]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
+      KEYS[5]  versions   hash conversationId -> highest version seen
 
     Output:
-      {queue ids in order, flat {conversationId, repId, ...}, flat {repId, "status|max|load|last", ...}}
+      {queue ids in order, flat {conversationId, repId, ...}, flat {repId, "status|max|load|last", ...},
+       number of versions remembered}
       error "NOSTATE ..." when the epoch key is missing
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NOSTATE routing state is missing') end
@@ -19,4 +21,4 @@ for i = 1, #flat, 2 do
   held[#held + 1] = flat[i]
   held[#held + 1] = string.match(flat[i + 1], '^([^|]*)')
 end
-return { redis.call('ZRANGE', KEYS[2], 0, -1), held, redis.call('HGETALL', KEYS[4]) }
+return { redis.call('ZRANGE', KEYS[2], 0, -1), held, redis.call('HGETALL', KEYS[4]), redis.call('HLEN', KEYS[5]) }
