@@ -16,13 +16,14 @@ export interface CloseRequest {
 
 export function closeConversation(ctx: ServiceContext, req: CloseRequest): Promise<{ redirectId: string | null }> {
   return ctx.lock.run(async () => {
-    const current = await ctx.store.getConversation(req.conversationId);
-    if (!current) throw notFound();
-    assertTransition(current.status, 'close');
+    // The store's conditional update decides; only a refusal needs the current state, to say why.
     const before = await ctx.store.closeConversation(req.conversationId, req.by, ctx.now());
     if (!before) {
       const now = await ctx.store.getConversation(req.conversationId);
-      assertTransition(now?.status ?? 'closed', 'close');
+      if (!now) throw notFound();
+      assertTransition(now.status, 'close');
+      // A legal transition the store still refused: it changed under us and is closed by now.
+      assertTransition('closed', 'close');
       throw notFound();
     }
     let redirectId: string | null = null;
