@@ -1,6 +1,6 @@
 // closeConversation: ends a conversation, frees the rep's slot, and hands it to the head of the queue.
 import { assertTransition } from '../domain/conversation.ts';
-import { notFound } from '../domain/errors.ts';
+import { conflict, forbidden, notFound } from '../domain/errors.ts';
 import type { ClosedBy } from '../domain/types.ts';
 import { assignProposals } from './assign.ts';
 import type { ServiceContext } from './context.ts';
@@ -8,7 +8,10 @@ import type { ServiceContext } from './context.ts';
 export interface CloseRequest {
   conversationId: string;
   by: ClosedBy;
-  /** The rep profile that closes, when a rep does: it gets the redirect if the freed slot comes back to it. */
+  /**
+   * The rep profile that closes, when a rep does: the close happens only while that rep still holds the
+   * conversation, and it gets the redirect if the freed slot comes back to it.
+   */
   closingRepId?: number;
   originSocket?: string;
   reason?: string;
@@ -17,14 +20,14 @@ export interface CloseRequest {
 export function closeConversation(ctx: ServiceContext, req: CloseRequest): Promise<{ redirectId: string | null }> {
   return ctx.lock.run(async () => {
     // The store's conditional update decides; only a refusal needs the current state, to say why.
-    const before = await ctx.store.closeConversation(req.conversationId, req.by, ctx.now());
+    const heldBy = req.by === 'rep' ? req.closingRepId : undefined;
+    const before = await ctx.store.closeConversation(req.conversationId, req.by, ctx.now(), heldBy);
     if (!before) {
       const now = await ctx.store.getConversation(req.conversationId);
       if (!now) throw notFound();
       assertTransition(now.status, 'close');
-      // A legal transition the store still refused: it changed under us and is closed by now.
-      assertTransition('closed', 'close');
-      throw notFound();
+      if (heldBy !== undefined && (now.status !== 'assigned' || now.repId !== heldBy)) throw forbidden('You no longer hold this conversation.');
+      throw conflict('The conversation kept changing while it was being closed; try again.', 'conflict');
     }
     let redirectId: string | null = null;
     if (before.status === 'assigned' && before.repId !== null) {

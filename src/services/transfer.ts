@@ -1,15 +1,20 @@
 // transferConversation: moves an assigned conversation to another rep, or back to the queue at its place.
 import { assertTransition } from '../domain/conversation.ts';
-import { conflict, notFound } from '../domain/errors.ts';
+import { conflict, forbidden, notFound } from '../domain/errors.ts';
 import { assignProposals } from './assign.ts';
 import { rebuildRouting } from './rebuild.ts';
 import { entryOf, type ServiceContext } from './context.ts';
 
-export function transferConversation(ctx: ServiceContext, conversationId: string, toRepId: number | null): Promise<{ status: string; repId: number | null }> {
+/**
+ * `byRepId` is the rep asking, when a rep asks: the transfer happens only while it still holds the
+ * conversation (the store's updates below are conditional on that holder, across instances too).
+ */
+export function transferConversation(ctx: ServiceContext, conversationId: string, toRepId: number | null, byRepId?: number): Promise<{ status: string; repId: number | null }> {
   return ctx.lock.run(async () => {
     const current = await ctx.store.getConversation(conversationId);
     if (!current) throw notFound();
     assertTransition(current.status, 'transfer');
+    if (byRepId !== undefined && current.repId !== byRepId) throw forbidden('You no longer hold this conversation.');
     const fromRepId = current.repId!;
     const fromCard = await ctx.repCard(fromRepId);
 

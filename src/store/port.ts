@@ -115,8 +115,11 @@ export interface Store {
   requeue(conversationId: string, fromRepId: number, now: number): Promise<Conversation | undefined>;
   /** assigned (to fromRepId) -> assigned to toRepId, if that rep is online with a free slot. */
   transfer(conversationId: string, fromRepId: number, toRepId: number, now: number): Promise<AssignResult>;
-  /** Any open state -> closed; frees the rep's slot if it held one. Returns the conversation before the close. */
-  closeConversation(conversationId: string, by: ClosedBy, now: number): Promise<Conversation | undefined>;
+  /**
+   * Any open state -> closed; frees the rep's slot if it held one. Returns the conversation before the close.
+   * With `heldBy`, only while that rep holds it (a rep's close must not land on a chat transferred away meanwhile).
+   */
+  closeConversation(conversationId: string, by: ClosedBy, now: number, heldBy?: number): Promise<Conversation | undefined>;
   /** queued -> abandoned, only if still queued and at the given version. */
   abandon(conversationId: string, version: number, now: number): Promise<Conversation | undefined>;
   rate(conversationId: string, score: number, comment: string | null): Promise<boolean>;

@@ -630,10 +630,12 @@ export class SqlStore implements Store {
     }
   }
 
-  async closeConversation(conversationId: string, by: ClosedBy, now: number) {
+  async closeConversation(conversationId: string, by: ClosedBy, now: number, heldBy?: number) {
     for (let attempt = 0; attempt < 5; attempt++) {
       const before = await this.getConversation(conversationId);
       if (!before || !CLOSABLE.includes(before.status)) return undefined;
+      // The version guard below makes this check part of the conditional update.
+      if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
       const done = await this.db.transaction().execute(async (trx) => {
         const row = await trx
           .updateTable('conversations')

@@ -880,6 +880,21 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
         assert.equal(await store.closeConversation(randomUUID(), 'system', tick()), undefined);
       });
 
+      it("closes for a rep only while that rep holds the conversation, and otherwise changes nothing", async () => {
+        const cust = await customer();
+        const holder = await rep(2);
+        const other = await rep(2);
+        const a = await assigned(cust.profile.id, holder.id);
+        assert.equal(await store.closeConversation(a.id, 'rep', tick(), other.id), undefined, 'not the holder');
+        const q = await queued(cust.profile.id);
+        assert.equal(await store.closeConversation(q.id, 'rep', tick(), holder.id), undefined, 'a queued chat has no holder');
+        assert.deepEqual(await store.getConversation(a.id), a, 'nothing changed');
+        assert.equal((await store.getConversation(q.id))?.status, 'queued');
+        assert.equal(await loadOf(holder.id), 1);
+        assert.deepEqual(await store.closeConversation(a.id, 'rep', tick(), holder.id), a);
+        assert.equal(await loadOf(holder.id), 0);
+      });
+
       it('frees exactly one slot when one conversation is closed by several callers at once', async () => {
         const cust = await customer();
         const r = await rep(3);

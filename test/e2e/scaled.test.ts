@@ -7,6 +7,7 @@ import pg from 'pg';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
 import { startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
 import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account, type TestSocket } from '../helpers/client.ts';
+import { raceCloseAndTransfer } from './races.ts';
 
 const SECRET = 'scaled-test-secret-long-enough-for-hs256-xx';
 
@@ -324,6 +325,16 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     await r.waitFor((f) => f.type === 'message' && f.client_id === 'after');
     back.close();
     r.close();
+  });
+
+  it('lets a rep close or transfer a chat, never both, when the two requests race through different instances', { skip: skip || false, timeout: 90_000 }, async () => {
+    const [a, b] = live();
+    // Far more free slots than any earlier rep: it takes every new chat.
+    const holder = await registerRep(a.url, 500);
+    const other = await registerRep(b.url, 30);
+    allReps.push(holder, other);
+    const { closed, transferred } = await raceCloseAndTransfer({ http: [a.url, b.url], ws: a.wsUrl }, holder, other, 16);
+    assert.equal(closed + transferred, 16);
   });
 
   it('shares presence: a rep whose only instance is killed goes offline after the grace, one with another socket does not', { skip: skip || false, timeout: 60_000 }, async () => {

@@ -175,7 +175,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
         if (c.status !== 'assigned') assertTransition(c.status, 'transfer');
         throw forbidden('Only the current rep or an admin may transfer this conversation.');
       }
-      await transferConversation(s.ctx, c.id, req.body?.to_rep ?? null);
+      await transferConversation(s.ctx, c.id, req.body?.to_rep ?? null, id.user.role === 'admin' ? undefined : id.rep!.id);
       return conversationJson((await store.getConversationWithLatest(c.id))!);
     },
   );
