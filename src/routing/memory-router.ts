@@ -1,7 +1,7 @@
 // The in-process Router: the queue as a sorted array by queue_seq, reps in a map. One process only.
 import { pickRep, type RepSlot } from '../domain/policy.ts';
 import type { RoutingSnapshot } from '../store/port.ts';
-import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView } from './port.ts';
+import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
 
 interface Held {
   repId: number;
@@ -136,12 +136,11 @@ export class MemoryRouter implements Router {
     if (final) this.versions.delete(conversationId);
   }
 
-  async transfer(conversationId: string, fromRepId: number, toRepId: number) {
+  async transfer(conversationId: string, fromRepId: number, toRepId: number): Promise<TransferResult> {
     const h = this.held.get(conversationId);
     const to = this.reps.get(toRepId);
-    if (!h || h.repId !== fromRepId || !to || to.status !== 'online' || to.load >= to.maxCapacity || toRepId === fromRepId) {
-      return { ok: false, proposals: [] };
-    }
+    if (!h || h.repId !== fromRepId || toRepId === fromRepId) return { ok: false, proposals: [], refused: 'conversation' };
+    if (!to || to.status !== 'online' || to.load >= to.maxCapacity) return { ok: false, proposals: [], refused: 'rep' };
     this.release(conversationId, fromRepId);
     to.load++;
     to.lastAssignedAt = this.stamp();

@@ -44,6 +44,9 @@ export interface RouterView {
   versionsKept: number;
 }
 
+/** ok, or why not: the conversation is not held by fromRepId (any more), or toRepId cannot take it. */
+export type TransferResult = { ok: true; proposals: Proposal[] } | { ok: false; proposals: []; refused: 'conversation' | 'rep' };
+
 export interface Router {
   /** Replaces all routing state with a store snapshot. */
   rebuild(snapshot: RoutingSnapshot): Promise<void>;
@@ -57,7 +60,7 @@ export interface Router {
    */
   remove(conversationId: string, final?: boolean): Promise<void>;
   /** Reserves a slot on toRep and frees fromRep's, atomically; false when toRep is not eligible. */
-  transfer(conversationId: string, fromRepId: number, toRepId: number): Promise<{ ok: boolean; proposals: Proposal[] }>;
+  transfer(conversationId: string, fromRepId: number, toRepId: number): Promise<TransferResult>;
   /** Puts an assigned conversation back at its original place; excludeRep is not offered it in this dispatch. */
   requeue(entry: QueueEntry, fromRepId: number, excludeRep?: number): Promise<Proposal[]>;
   /** Sets the rep's status (e.g. offline), requeues its conversations at their original places, dispatches. */

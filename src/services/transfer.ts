@@ -36,7 +36,13 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
     const target = await ctx.store.getRep(toRepId);
     if (!target) throw notFound('No such rep.');
     const reserved = await ctx.router.transfer(conversationId, fromRepId, toRepId);
-    if (!reserved.ok) throw conflict('That rep is not online with a free slot.', 'rep_unavailable');
+    if (!reserved.ok) {
+      if (reserved.refused === 'rep') throw conflict('That rep is not online with a free slot.', 'rep_unavailable');
+      // The chat itself moved on (another instance got there first).
+      const now = await ctx.store.getConversation(conversationId);
+      if (now) assertTransition(now.status, 'transfer');
+      throw byRepId !== undefined ? forbidden('You no longer hold this conversation.') : conflict('The conversation changed; try again.', 'illegal_transition');
+    }
     const result = await ctx.store.transfer(conversationId, fromRepId, toRepId, ctx.now());
     if (!result.ok) {
       // The store refused what the router reserved (the target, or the conversation, changed meanwhile).

@@ -313,22 +313,22 @@ export function routerContract(name: string, factory: RouterFactory, opts: Route
         assert.deepEqual(pairs(await enqueue(3)), [['c3', 1]], "rep 1's slot was freed");
         assert.deepEqual(await enqueue(4), [], 'rep 2 took c2: it is full');
 
-        assert.deepEqual(await router.transfer('c3', 1, 2), { ok: false, proposals: [] }, 'target full');
-        assert.deepEqual(await router.transfer('c1', 1, 2), { ok: false, proposals: [] }, 'rep 1 does not hold c1');
-        assert.deepEqual(await router.transfer('c3', 1, 1), { ok: false, proposals: [] }, 'same rep');
-        assert.deepEqual(await router.transfer('c3', 1, 9), { ok: false, proposals: [] }, 'unknown target');
-        assert.deepEqual(await router.transfer('c4', 1, 2), { ok: false, proposals: [] }, 'c4 is queued, not held');
+        assert.deepEqual(await router.transfer('c3', 1, 2), { ok: false, proposals: [], refused: 'rep' }, 'target full');
+        assert.deepEqual(await router.transfer('c1', 1, 2), { ok: false, proposals: [], refused: 'conversation' }, 'rep 1 does not hold c1');
+        assert.deepEqual(await router.transfer('c3', 1, 1), { ok: false, proposals: [], refused: 'conversation' }, 'same rep');
+        assert.deepEqual(await router.transfer('c3', 1, 9), { ok: false, proposals: [], refused: 'rep' }, 'unknown target');
+        assert.deepEqual(await router.transfer('c4', 1, 2), { ok: false, proposals: [], refused: 'conversation' }, 'c4 is queued, not held');
 
         await router.setRep(slot(3, 2, { status: 'away' }));
-        assert.deepEqual(await router.transfer('c3', 1, 3), { ok: false, proposals: [] }, 'target away');
+        assert.deepEqual(await router.transfer('c3', 1, 3), { ok: false, proposals: [], refused: 'rep' }, 'target away');
         await router.setRep(slot(3, 2, { status: 'offline' }));
-        assert.deepEqual(await router.transfer('c3', 1, 3), { ok: false, proposals: [] }, 'target offline');
+        assert.deepEqual(await router.transfer('c3', 1, 3), { ok: false, proposals: [], refused: 'rep' }, 'target offline');
         assert.deepEqual(await queueIds(), ['c4'], 'refused transfers change nothing');
 
         // Rep 3 online takes c4, then c3 from rep 1, whose freed slot has nothing to take.
         assert.deepEqual(pairs(await router.setRep(slot(3, 2))), [['c4', 3]]);
         assert.deepEqual(await router.transfer('c3', 1, 3), { ok: true, proposals: [] });
-        assert.deepEqual(await router.transfer('c3', 1, 3), { ok: false, proposals: [] }, 'rep 1 no longer holds c3');
+        assert.deepEqual(await router.transfer('c3', 1, 3), { ok: false, proposals: [], refused: 'conversation' }, 'rep 1 no longer holds c3');
         assert.deepEqual(pairs(await enqueue(5)), [['c5', 1]]);
       });
 
@@ -386,7 +386,7 @@ export function routerContract(name: string, factory: RouterFactory, opts: Route
         await enqueue(5);
         assert.deepEqual(await router.requeueRep(slot(1, 2, { status: 'offline' }), [entry(1, { version: 3 }), entry(4, { version: 3 })]), []);
         assert.deepEqual(await router.queue(), [entry(1, { version: 3 }), entry(3), entry(4, { version: 3 }), entry(5)]);
-        assert.deepEqual(await router.transfer('c2', 2, 1), { ok: false, proposals: [] }, 'rep 1 is offline');
+        assert.deepEqual(await router.transfer('c2', 2, 1), { ok: false, proposals: [], refused: 'rep' }, 'rep 1 is offline');
         assert.deepEqual(pairs(await router.setRep(slot(1, 2))), [
           ['c1', 1],
           ['c3', 1],
@@ -492,7 +492,7 @@ export function routerContract(name: string, factory: RouterFactory, opts: Route
           ['c3', 2],
           ['c5', 1],
         ]);
-        assert.deepEqual(await router.transfer('c4', 3, 1), { ok: false, proposals: [] }, 'rep 1 is full: c1 + c5');
+        assert.deepEqual(await router.transfer('c4', 3, 1), { ok: false, proposals: [], refused: 'rep' }, 'rep 1 is full: c1 + c5');
         assert.deepEqual(await router.releaseAndDispatch('c1', 1), []);
         assert.deepEqual(await router.transfer('c4', 3, 1), { ok: true, proposals: [] }, 'rep 3 held c4');
         assert.deepEqual(await router.remove('c4'), undefined);

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RepSlot } from '../../domain/policy.ts';
 import type { Conversation } from '../../domain/types.ts';
 import type { RoutingSnapshot } from '../../store/port.ts';
-import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView } from '../port.ts';
+import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView, TransferResult } from '../port.ts';
 import { routingScripts } from './scripts.ts';
 
 export interface RedisRouterOptions {
@@ -201,9 +201,10 @@ export class RedisRouter implements Router {
     await this.run('remove', [conversationId, final ? '1' : '0']);
   }
 
-  async transfer(conversationId: string, fromRepId: number, toRepId: number): Promise<{ ok: boolean; proposals: Proposal[] }> {
-    const [ok, proposals] = (await this.run('transfer', [conversationId, num(fromRepId), num(toRepId)])) as [number, unknown];
-    return { ok: ok === 1, proposals: parseProposals(proposals) };
+  async transfer(conversationId: string, fromRepId: number, toRepId: number): Promise<TransferResult> {
+    const [ok, proposals, refused] = (await this.run('transfer', [conversationId, num(fromRepId), num(toRepId)])) as [number, unknown, string?];
+    if (ok === 1) return { ok: true, proposals: parseProposals(proposals) };
+    return { ok: false, proposals: [], refused: refused === 'rep' ? 'rep' : 'conversation' };
   }
 
   async requeue(entry: QueueEntry, fromRepId: number, excludeRep?: number): Promise<Proposal[]> {

@@ -19,7 +19,8 @@
       ARGV[3]  toRepId
 
     Output:
-      {1, proposals} when moved, {0, {}} when refused; proposals as in dispatch:
+      {1, proposals} when moved, {0, {}, "conversation"} when fromRepId does not hold it (or is toRepId),
+      {0, {}, "rep"} when toRepId is not online with a free slot; proposals as in dispatch:
       {conversationId, repId, "queueSeq|customerId|queuedAt|version"}
       error "NOSTATE ..." when the epoch key is missing (nothing changed)
 ]]
@@ -34,10 +35,10 @@ if redis.call('EXISTS', K.epoch) == 0 then return redis.error_reply('NOSTATE rou
 local conversationId, fromRepId, toRepId = ARGV[1], ARGV[2], ARGV[3]
 local holder, packed = holderOf(conversationId)
 if not holder or tonumber(holder) ~= tonumber(fromRepId) or tonumber(toRepId) == tonumber(fromRepId) then
-  return { 0, {} }
+  return { 0, {}, 'conversation' }
 end
 local to = readRep(toRepId)
-if not to or to.status ~= 'online' or to.load >= to.max then return { 0, {} } end
+if not to or to.status ~= 'online' or to.load >= to.max then return { 0, {}, 'rep' } end
 
 releaseHold(conversationId, fromRepId)
 to.load = to.load + 1
