@@ -8,6 +8,7 @@ import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpe
 import { startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
 import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account, type TestSocket } from '../helpers/client.ts';
 import { raceCloseAndTransfer } from './races.ts';
+import { tabsOpenMidStream } from './mid-stream.ts';
 
 const SECRET = 'scaled-test-secret-long-enough-for-hs256-xx';
 
@@ -217,43 +218,15 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     await first.waitType('assigned');
     const r = connect(a.wsUrl, chatPath(conv), { token: rep.access });
     await r.opened;
-    const TOTAL = 300;
-    // Only the rep sends, one socket, so the k-th message sent gets seq k.
-    let sent = 0;
-    const sending = (async () => {
-      for (let i = 1; i <= TOTAL; i++) {
-        r.send({ type: 'message', text: `s${i}` });
-        sent = i;
-        if (i % 5 === 0) await new Promise((res) => setTimeout(res, 2));
-      }
-    })();
-    const tabs: Array<{ sock: TestSocket; sentAtOpen: number }> = [];
-    for (let t = 0; t < 16; t++) {
-      const sock = connect((t % 2 ? b : third).wsUrl, chatPath(conv), { token: cust.access });
-      const tab = { sock, sentAtOpen: 0 };
-      tabs.push(tab);
-      sock.opened.then(() => (tab.sentAtOpen = sent));
-      await new Promise((res) => setTimeout(res, 8));
-    }
-    await sending;
-    await r.waitFor((f) => f.type === 'message' && f.seq === TOTAL, 30_000);
-    for (const [i, { sock, sentAtOpen }] of tabs.entries()) {
-      await sock.waitFor((f) => f.type === 'message' && f.seq === TOTAL, 15_000);
-      const seqs = sock.ofType('message').map((f) => f.seq);
-      const start = seqs[0] ?? TOTAL + 1;
-      assert.ok(start <= sentAtOpen + 1, `tab ${i} gets every message sent after it opened (${start} > ${sentAtOpen + 1})`);
-      assert.deepEqual(seqs, Array.from({ length: TOTAL - start + 1 }, (_, k) => start + k), `tab ${i}: no gap, no repeat`);
-      sock.close();
-    }
-    // A tab whose setup is still running when the last message is stored: no later message would
-    // reveal a gap, so the tab must find that message itself.
-    for (let k = 1; k <= 12; k++) {
-      const tab = connect((k % 2 ? b : third).wsUrl, chatPath(conv), { token: cust.access });
-      await tab.opened;
-      r.send({ type: 'message', text: `last ${k}` });
-      await tab.waitFor((f) => f.type === 'message' && f.seq === TOTAL + k, 10_000);
-      tab.close();
-    }
+    await tabsOpenMidStream({
+      rep: r,
+      openTab: (n) => connect((n % 2 ? b : third).wsUrl, chatPath(conv), { token: cust.access }),
+      total: 300,
+      tabs: 16,
+      burst: 5,
+      pauseMs: 2,
+      spacingMs: 8,
+    });
     first.close();
     r.close();
   });

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
+import { tabsOpenMidStream } from './mid-stream.ts';
 
 describe('delivery', () => {
   let server: TestServer;
@@ -146,44 +147,15 @@ describe('delivery to sockets that open mid-stream', () => {
   it('gives each new socket every message stored after it opened, once and in order', async () => {
     const rep = await registerRep(server.url, 5);
     const { cust, conv, r } = await openChat(server, rep);
-    const TOTAL = 400;
-    const opened: Array<{ sock: ReturnType<typeof connect>; sentAtOpen: number }> = [];
-    // Only the rep sends, one socket, so the k-th message sent gets seq k.
-    let sent = 0;
-    // The rep streams messages while the customer opens tab after tab.
-    const sending = (async () => {
-      for (let i = 1; i <= TOTAL; i++) {
-        r.send({ type: 'message', text: `s${i}` });
-        sent = i;
-        if (i % 10 === 0) await new Promise((res) => setTimeout(res, 1));
-      }
-    })();
-    for (let t = 0; t < 20; t++) {
-      const sock = connect(server.wsUrl, chatPath(conv), { token: cust.access });
-      const entry = { sock, sentAtOpen: 0 };
-      opened.push(entry);
-      sock.opened.then(() => (entry.sentAtOpen = sent));
-      await new Promise((res) => setTimeout(res, 3));
-    }
-    await sending;
-    await r.waitFor((f) => f.type === 'message' && f.seq === TOTAL, 30_000);
-    for (const [i, { sock, sentAtOpen }] of opened.entries()) {
-      await sock.waitFor((f) => f.type === 'message' && f.seq === TOTAL, 15_000);
-      const seqs = sock.ofType('message').map((f) => f.seq);
-      const first = seqs[0] ?? TOTAL + 1;
-      assert.ok(first <= sentAtOpen + 1, `tab ${i} gets every message sent after it opened (${first} > ${sentAtOpen + 1})`);
-      assert.deepEqual(seqs, Array.from({ length: TOTAL - first + 1 }, (_, k) => first + k), `tab ${i}: no gap, no repeat`);
-      sock.close();
-    }
-    // A tab whose setup is still running when the last message is stored: no later message would
-    // reveal a gap, so the tab must find that message itself.
-    for (let k = 1; k <= 12; k++) {
-      const tab = connect(server.wsUrl, chatPath(conv), { token: cust.access });
-      await tab.opened;
-      r.send({ type: 'message', text: `last ${k}` });
-      await tab.waitFor((f) => f.type === 'message' && f.seq === TOTAL + k, 10_000);
-      tab.close();
-    }
+    await tabsOpenMidStream({
+      rep: r,
+      openTab: () => connect(server.wsUrl, chatPath(conv), { token: cust.access }),
+      total: 400,
+      tabs: 20,
+      burst: 10,
+      pauseMs: 1,
+      spacingMs: 3,
+    });
     r.close();
   });
 });
