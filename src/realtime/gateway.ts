@@ -372,6 +372,7 @@ export class Gateway {
       username: identity.user.username,
       text: f.text,
       clientId: f.clientId,
+      repId: identity.rep?.id,
     });
     // A retried client_id gets the stored frame back on this socket only.
     if (duplicate) sock.send(messageFrame(message));

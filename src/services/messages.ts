@@ -1,6 +1,7 @@
 // sendMessage: stores a chat message (gapless seq, client_id dedupe) and then fans it out.
-import { DomainError } from '../domain/errors.ts';
-import type { Message } from '../domain/types.ts';
+import { DomainError, forbidden } from '../domain/errors.ts';
+import { statesAllowing } from '../domain/conversation.ts';
+import type { ConversationStatus, Message } from '../domain/types.ts';
 import type { ServiceContext } from './context.ts';
 
 export const MAX_MESSAGE_CHARS = 4000;
@@ -11,6 +12,8 @@ export interface SendRequest {
   username: string;
   text: string;
   clientId: string | null;
+  /** Set when the author writes as the conversation's rep: refused once it no longer holds it. */
+  repId?: number;
 }
 
 /** Stored before delivered (invariant 3). A duplicate client_id returns the stored message and broadcasts nothing. */
@@ -22,8 +25,14 @@ export async function sendMessage(ctx: ServiceContext, req: SendRequest): Promis
     clientId: req.clientId,
     timestamp: ctx.now(),
     username: req.username,
+    repId: req.repId,
   });
-  if (result.kind === 'refused') throw new DomainError(409, 'closed', `The conversation is ${result.status ?? 'gone'}.`);
+  if (result.kind === 'refused') {
+    if (req.repId !== undefined && result.status !== null && statesAllowing('message').includes(result.status as ConversationStatus)) {
+      throw forbidden('You no longer hold this conversation.');
+    }
+    throw new DomainError(409, 'closed', `The conversation is ${result.status ?? 'gone'}.`);
+  }
   if (result.kind === 'duplicate') {
     // Another participant's client_id: refuse loudly rather than answer with someone else's message.
     if (result.message.authorId !== req.authorId) throw new DomainError(400, 'bad_frame', 'That client_id is already used in this conversation.');

@@ -38,6 +38,11 @@ export interface AppendMessage {
   timestamp: number;
   /** The author's username, when the caller knows it, saves a lookup on the hot path. */
   username?: string;
+  /**
+   * The author's rep profile when a rep writes: stored only while that rep holds the conversation, so a
+   * message racing a transfer or requeue cannot land in a chat that is no longer the rep's.
+   */
+  repId?: number;
 }
 
 export type AppendResult =

@@ -454,6 +454,7 @@ export class SqlStore implements Store {
           update conversations set last_seq = last_seq + 1
            where id = ${m.conversationId}
              and status = any(${OPEN_FOR_MESSAGES})
+             and (${m.repId ?? null}::bigint is null or (rep_id = ${m.repId ?? null} and status = 'assigned'))
              and (${m.clientId}::text is null or not exists (
                    select 1 from messages where conversation_id = ${m.conversationId} and client_id = ${m.clientId}))
           returning last_seq

@@ -37,7 +37,10 @@ export class SqliteMessageWriter {
         where m.conversation_id = ? and m.client_id = ?`,
     );
     this.bumpSeq = sqlite.prepare(
-      `update conversations set last_seq = last_seq + 1 where id = ? and status in (${statesAllowing('message').map((st) => `'${st}'`).join(', ')}) returning last_seq`,
+      `update conversations set last_seq = last_seq + 1
+        where id = ? and status in (${statesAllowing('message').map((st) => `'${st}'`).join(', ')})
+          and (? is null or (rep_id = ? and status = 'assigned'))
+        returning last_seq`,
     );
     this.statusOf = sqlite.prepare(`select status from conversations where id = ?`);
     this.insert = sqlite.prepare(
@@ -62,7 +65,8 @@ export class SqliteMessageWriter {
       const existing = this.byClientId.get(m.conversationId, m.clientId) as MessageJoinRow | undefined;
       if (existing) return { kind: 'duplicate', message: toMessage(existing) };
     }
-    const bumped = this.bumpSeq.get(m.conversationId) as { last_seq: number } | undefined;
+    const rep = m.repId ?? null;
+    const bumped = this.bumpSeq.get(m.conversationId, rep, rep) as { last_seq: number } | undefined;
     if (!bumped) {
       const row = this.statusOf.get(m.conversationId) as { status: string } | undefined;
       return { kind: 'refused', status: row?.status ?? null };

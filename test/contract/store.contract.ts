@@ -502,6 +502,23 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
         assert.equal((await send('assigned')).kind, 'stored');
       });
 
+      it("stores a rep's message only while that rep holds the conversation", async () => {
+        const cust = await customer();
+        const holder = await store.createRep(newUser(), 2);
+        const other = await store.createRep(newUser(), 2);
+        const c = await assigned(cust.profile.id, holder.profile.id);
+        const send = (who: { user: User; profile: RepProfile }, text: string) =>
+          store.appendMessage({ conversationId: c.id, authorId: who.user.id, text, clientId: null, timestamp: tick(), repId: who.profile.id });
+        assert.equal((await send(holder, 'mine')).kind, 'stored');
+        assert.deepEqual(await send(other, 'not mine'), { kind: 'refused', status: 'assigned' });
+        assert.ok(await store.requeue(c.id, holder.profile.id, tick()));
+        assert.deepEqual(await send(holder, 'no longer mine'), { kind: 'refused', status: 'queued' });
+        assert.equal((await store.getConversation(c.id))?.lastSeq, 1, 'no seq was taken by a refused message');
+        assert.deepEqual((await store.listMessages(c.id)).map((m) => m.text), ['mine']);
+        // The customer still writes while it waits.
+        assert.equal((await store.appendMessage({ conversationId: c.id, authorId: cust.user.id, text: 'hello?', clientId: null, timestamp: tick() })).kind, 'stored');
+      });
+
       it('refuses appends to a closed conversation, and to an unknown one', async () => {
         const { cust, c } = await open();
         await store.appendMessage({ conversationId: c.id, authorId: cust.user.id, text: 'before', clientId: null, timestamp: tick() });
