@@ -456,34 +456,41 @@ export class Gateway {
   async catchUp(): Promise<void> {
     this.log.warn('the fan-out reconnected: catching up from the store');
     for (const id of this.registry.conversationIds()) {
-      if (this.draining) return;
-      const conv = await this.s.ctx.store.getConversation(id);
-      if (!conv) continue;
-      const rep = conv.status === 'assigned' && conv.repId !== null ? await this.s.ctx.repCard(conv.repId) : null;
-      const position = conv.status === 'queued' ? await this.s.ctx.router.position(id) : 0;
       for (const sock of this.registry.conversation(id)) {
         if (sock.closed || sock.lastSeqSent < 0) continue;
-        sock.enqueue(async () => {
-          await this.fill(sock);
-          if (conv.status === 'closed') {
-            sock.waiting = false;
-            const by = conv.closedBy === 'rep' || conv.closedBy === 'customer' ? conv.closedBy : 'system';
-            sock.send(JSON.stringify({ type: 'closed', conversation: id, by, reason: by === 'system' ? 'closed by the system' : `closed by the ${by}` }));
-            sock.close(CLOSE.normal, 'Conversation closed');
-          } else if (sock.identity?.customer) {
-            if (rep) this.sendAssigned(sock, { conversationId: id, rep });
-            else if (position > 0 && !sock.waiting) {
-              sock.assignedRepId = undefined;
-              this.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position));
-            }
-          } else if (sock.identity?.rep && conv.repId !== sock.identity.rep.id) {
-            sock.send(JSON.stringify({ type: 'unassigned', conversation: id, reason: conv.status === 'queued' ? 'requeued' : 'transfer' }));
-            sock.close(CLOSE.normal, 'No longer assigned');
-          }
-        });
+        // In the socket's own order, after anything it is already doing, and from a fresh read: live
+        // events may have moved it on since the gap.
+        sock.enqueue(() => this.catchUpSocket(sock, id));
       }
     }
     this.notifier.poke();
+  }
+
+  private async catchUpSocket(sock: ClientSocket, id: string): Promise<void> {
+    if (this.draining || sock.closed) return;
+    await this.fill(sock);
+    const conv = await this.s.ctx.store.getConversation(id);
+    if (!conv || sock.closed) return;
+    if (conv.status === 'closed') {
+      sock.waiting = false;
+      const by = conv.closedBy === 'rep' || conv.closedBy === 'customer' ? conv.closedBy : 'system';
+      sock.send(JSON.stringify({ type: 'closed', conversation: id, by, reason: by === 'system' ? 'closed by the system' : `closed by the ${by}` }));
+      sock.close(CLOSE.normal, 'Conversation closed');
+    } else if (sock.identity?.customer) {
+      if (conv.status === 'assigned' && conv.repId !== null) {
+        const rep = await this.s.ctx.repCard(conv.repId);
+        if (rep) this.sendAssigned(sock, { conversationId: id, rep });
+      } else if (conv.status === 'queued' && !sock.waiting) {
+        const position = await this.s.ctx.router.position(id);
+        if (position > 0) {
+          sock.assignedRepId = undefined;
+          this.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position));
+        }
+      }
+    } else if (sock.identity?.rep && (conv.status !== 'assigned' || conv.repId !== sock.identity.rep.id)) {
+      sock.send(JSON.stringify({ type: 'unassigned', conversation: id, reason: conv.status === 'assigned' ? 'transfer' : 'requeued' }));
+      sock.close(CLOSE.normal, 'No longer assigned');
+    }
   }
 
   private async fill(sock: ClientSocket): Promise<void> {

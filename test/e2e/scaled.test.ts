@@ -231,6 +231,17 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     r.close();
   });
 
+  /** Every instance's subscriber loses its connection and cannot come back until the returned function runs. */
+  const cutEveryInstanceOffTheFanOut = async (): Promise<() => Promise<void>> => {
+    const clients = ((await redis.client.call('CLIENT', 'LIST')) as string).trim().split('\n').length;
+    const subscribers = ((await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').length;
+    await redis.client.config('SET', 'maxclients', String(clients - subscribers));
+    await redis.client.client('KILL', 'TYPE', 'pubsub');
+    return async () => {
+      await redis.client.config('SET', 'maxclients', '10000');
+    };
+  };
+
   it('catches up from the store when the fan-out lost events: messages in order, then the close', { skip: skip || false, timeout: 60_000 }, async () => {
     const [a, b] = live();
     const rep = await registerRep(a.url, 55);
@@ -244,12 +255,8 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     c.send({ type: 'message', text: 'before', client_id: 'g0' });
     await r.waitFor((f) => f.type === 'message' && f.seq === 1);
 
-    // Every instance's subscriber loses its connection and cannot come back until maxclients is raised.
-    const clients = ((await redis.client.call('CLIENT', 'LIST')) as string).trim().split('\n').length;
-    const subscribers = ((await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').length;
-    await redis.client.config('SET', 'maxclients', String(clients - subscribers));
+    const restore = await cutEveryInstanceOffTheFanOut();
     try {
-      await redis.client.client('KILL', 'TYPE', 'pubsub');
       for (let i = 1; i <= 3; i++) c.send({ type: 'message', text: `in the gap ${i}`, client_id: `g${i}` });
       const stored = Date.now() + 10_000;
       while ((await http(b.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access })).body.messages.length < 4) {
@@ -260,7 +267,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       await new Promise((res) => setTimeout(res, 300));
       assert.deepEqual(r.ofType('message').map((f) => f.seq), [1], 'nothing arrived through the broken fan-out');
     } finally {
-      await redis.client.config('SET', 'maxclients', '10000');
+      await restore();
     }
     for (const s of [c, r]) {
       assert.equal(await s.waitClose(15_000), 1000);
@@ -268,6 +275,36 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       const types = s.frames.map((f) => f.type);
       assert.equal(types.at(-1), 'closed', 'closed comes last');
     }
+  });
+
+  it('catches up a transfer the fan-out lost: the customer learns its new rep, the old rep is let go', { skip: skip || false, timeout: 60_000 }, async () => {
+    const [a, b] = live();
+    const first = await registerRep(a.url, 56);
+    allReps.push(first);
+    const cust = await registerCustomer(b.url);
+    const conv = await openConversation(b.url, cust);
+    const c = connect(a.wsUrl, chatPath(conv), { token: cust.access });
+    assert.equal((await c.waitType('assigned')).rep.id, first.id);
+    const r = connect(b.wsUrl, chatPath(conv), { token: first.access });
+    await r.opened;
+    r.send({ type: 'ping' });
+    await r.waitType('pong');
+    const second = await registerRep(b.url, 5);
+    allReps.push(second);
+
+    const restore = await cutEveryInstanceOffTheFanOut();
+    try {
+      assert.equal((await http(a.url, 'POST', `/api/conversations/${conv}/transfer/`, { token: first.access, body: { to_rep: second.id } })).status, 200);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(c.ofType('assigned').length, 1, 'the transfer was not heard through the broken fan-out');
+    } finally {
+      await restore();
+    }
+    const now = await c.waitFor((f) => f.type === 'assigned' && f.rep.id === second.id, 15_000);
+    assert.equal(now.conversation, conv);
+    assert.equal(await r.waitClose(15_000), 1000);
+    assert.deepEqual(r.ofType('unassigned').map((f) => f.reason), ['transfer']);
+    c.close();
   });
 
   it('drains on SIGTERM: sockets get 1012, reconnect elsewhere, nothing lost', { skip: skip || false, timeout: 60_000 }, async () => {
