@@ -45,9 +45,12 @@ export class RedisBus implements Bus {
     subscriber.on('close', () => (lost = !this.closing));
     subscriber.on('ready', () => {
       if (!lost) return;
-      lost = false;
       subscriber.subscribe(this.channel).then(
-        () => this.missed(),
+        () => {
+          lost = false;
+          this.missed();
+        },
+        // Not listening yet: drop the connection and try again (its 'close' keeps `lost` set).
         () => subscriber.disconnect(true),
       );
     });

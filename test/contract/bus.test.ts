@@ -8,6 +8,8 @@ import type { Bus, BusEvent } from '../../src/bus/port.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { RedisBus } from '../../src/bus/redis-bus.ts';
 import { requireRedis, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { startRedis } from '../helpers/processes.ts';
+import { spawn } from 'node:child_process';
 
 const skipRedis = await requireRedis();
 
@@ -146,6 +148,41 @@ describe('RedisBus: a lost subscription', { skip: skipRedis }, () => {
       heard.events.map((e) => (e as { userId: number }).userId),
       [1, 2],
     );
+  });
+
+  it('reports the gap after the Redis server itself restarts (a throwaway server)', async () => {
+    const own = await startRedis();
+    const publisherClient = new Redis(own.url, { lazyConnect: true });
+    const listenerClient = new Redis(own.url, { lazyConnect: true });
+    for (const c of [publisherClient, listenerClient]) {
+      c.on('error', () => undefined);
+      await c.connect();
+    }
+    const publisher = new RedisBus(publisherClient, 'restart');
+    const listener = new RedisBus(listenerClient, 'restart');
+    let second: ReturnType<typeof spawn> | undefined;
+    try {
+      await publisher.start();
+      await listener.start();
+      const heard = recorder(listener);
+      let missed = 0;
+      listener.onMissed(() => missed++);
+      await publisher.publish(logout(1));
+      await heard.until(1);
+      await own.stop();
+      second = spawn('redis-server', ['--port', String(own.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      const deadline = Date.now() + 15_000;
+      while (missed === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(missed, 1, 'the gap is reported once the channel is live again');
+      await publisher.publish(logout(2));
+      await heard.until(2);
+    } finally {
+      await publisher.close();
+      await listener.close();
+      publisherClient.disconnect();
+      listenerClient.disconnect();
+      second?.kill('SIGKILL');
+    }
   });
 
   it('reports nothing when it is closed on purpose', async () => {
