@@ -51,7 +51,9 @@ export class RedisBus implements Bus {
           this.missed();
         },
         // Not listening yet: drop the connection and try again (its 'close' keeps `lost` set).
-        () => subscriber.disconnect(true),
+        () => {
+          if (!this.closing) subscriber.disconnect(true);
+        },
       );
     });
   }

@@ -14,6 +14,10 @@ export class ClientSocket {
   lastSeqSent = -1;
   /** A message went by on the bus before lastSeqSent was known: the setup must read the store. */
   missedLive = false;
+  /** The fan-out lost events while this socket was being set up: it catches up once set up. */
+  needsCatchUp = false;
+  /** How many assigned/queued frames it was sent: a catch-up that sees this move knows its read is stale. */
+  routingFrames = 0;
   ready = false;
   alive = true;
   closed = false;

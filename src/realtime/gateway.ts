@@ -180,7 +180,8 @@ export class Gateway {
    */
   private async noteHistoryAtOpen(req: FastifyRequest): Promise<void> {
     const rawId = (req.params as { conversationId?: string }).conversationId;
-    if (typeof rawId !== 'string' || !isUuid(rawId)) return;
+    // No token, no query: such a socket is closed with 4401 anyway.
+    if (typeof rawId !== 'string' || !isUuid(rawId) || !this.token(req)) return;
     try {
       const conv = await this.s.ctx.store.getConversation(rawId.toLowerCase());
       if (conv) this.historyAtOpen.set(req, conv.lastSeq);
@@ -206,12 +207,19 @@ export class Gateway {
     const store = this.s.ctx.store;
     let conv = await store.getConversation(rawId.toLowerCase());
     if (!conv) return sock.close(CLOSE.notFound, 'No such conversation');
+    const isCustomer = identity.customer !== undefined && conv.customerId === identity.customer.id;
+    const isRep = identity.rep !== undefined && conv.repId === identity.rep.id && conv.status === 'assigned';
+    // A participant is registered in the same turn as the read above, with no await in between: any message
+    // stored after that read reaches this socket through the bus (delivered, or noted as missedLive), and any
+    // stored before it is counted in conv.lastSeq. Keep it that way.
+    if (!sock.closed && conv.status !== 'closed' && (isCustomer || isRep)) {
+      sock.conversationId = conv.id;
+      this.registry.addChat(sock);
+    }
     // Read before the upgrade; the fallback (a store hiccup then) is the later read, which may miss a message
     // stored in between but never repeats one.
     const historyAtOpen = Math.min(this.historyAtOpen.get(req) ?? conv.lastSeq, conv.lastSeq);
     this.historyAtOpen.delete(req);
-    const isCustomer = identity.customer !== undefined && conv.customerId === identity.customer.id;
-    const isRep = identity.rep !== undefined && conv.repId === identity.rep.id && conv.status === 'assigned';
     // A past participant of a closed conversation learns that it is closed (4409), as its customer does.
     if (conv.status === 'closed' && (isCustomer || (identity.rep && (conv.repId === identity.rep.id || (await store.hasHeld(conv.id, identity.rep.id)))))) {
       return sock.close(CLOSE.closed, 'Conversation closed');
@@ -222,8 +230,6 @@ export class Gateway {
     }
     if (conv.status === 'closed') return sock.close(CLOSE.closed, 'Conversation closed');
     if (sock.closed) return;
-    sock.conversationId = conv.id;
-    this.registry.addChat(sock);
 
     const lastSeqParam = Number((req.query as Record<string, unknown>)?.last_seq);
     const resume = Number.isSafeInteger(lastSeqParam) && lastSeqParam >= 0 ? lastSeqParam : undefined;
@@ -258,10 +264,13 @@ export class Gateway {
     // The store is read only when it holds something this socket lacks: a message stored after the
     // conversation was read announced itself on the bus while the socket was registered (missedLive).
     if (conv.lastSeq > sock.lastSeqSent || sock.missedLive) await this.fill(sock);
+    // The fan-out lost events while this socket was being set up: it catches up like the others.
+    if (sock.needsCatchUp) sock.enqueue(() => this.catchUpSocket(sock, conv!.id));
     this.ready(sock);
   }
 
   private markWaiting(sock: ClientSocket, position: number, estimate: number): void {
+    sock.routingFrames++;
     sock.waiting = true;
     sock.lastPosition = position;
     sock.lastQueuedFrameAt = Date.now();
@@ -457,7 +466,12 @@ export class Gateway {
     this.log.warn('the fan-out reconnected: catching up from the store');
     for (const id of this.registry.conversationIds()) {
       for (const sock of this.registry.conversation(id)) {
-        if (sock.closed || sock.lastSeqSent < 0) continue;
+        if (sock.closed) continue;
+        if (sock.lastSeqSent < 0) {
+          // Still being set up: it catches up once it knows its place (setUpChat).
+          sock.needsCatchUp = true;
+          continue;
+        }
         // In the socket's own order, after anything it is already doing, and from a fresh read: live
         // events may have moved it on since the gap.
         sock.enqueue(() => this.catchUpSocket(sock, id));
@@ -467,8 +481,11 @@ export class Gateway {
   }
 
   private async catchUpSocket(sock: ClientSocket, id: string): Promise<void> {
+    sock.needsCatchUp = false;
     if (this.draining || sock.closed) return;
     await this.fill(sock);
+    // A live assigned/queued frame sent while this reads makes what it read stale: it then says nothing.
+    const routingFrames = sock.routingFrames;
     const conv = await this.s.ctx.store.getConversation(id);
     if (!conv || sock.closed) return;
     if (conv.status === 'closed') {
@@ -479,12 +496,13 @@ export class Gateway {
     } else if (sock.identity?.customer) {
       if (conv.status === 'assigned' && conv.repId !== null) {
         const rep = await this.s.ctx.repCard(conv.repId);
-        if (rep) this.sendAssigned(sock, { conversationId: id, rep });
+        if (rep && sock.routingFrames === routingFrames) this.sendAssigned(sock, { conversationId: id, rep });
       } else if (conv.status === 'queued' && !sock.waiting) {
         const position = await this.s.ctx.router.position(id);
-        if (position > 0) {
+        const estimate = position > 0 ? await this.s.queueViewer.estimateFor(position) : 0;
+        if (position > 0 && sock.routingFrames === routingFrames && !sock.closed) {
           sock.assignedRepId = undefined;
-          this.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position));
+          this.markWaiting(sock, position, estimate);
         }
       }
     } else if (sock.identity?.rep && (conv.status !== 'assigned' || conv.repId !== sock.identity.rep.id)) {
@@ -512,6 +530,7 @@ export class Gateway {
     sock.waiting = false;
     if (sock.assignedRepId === a.rep.id) return;
     sock.assignedRepId = a.rep.id;
+    sock.routingFrames++;
     sock.send(JSON.stringify({ type: 'assigned', conversation: a.conversationId, rep: { id: a.rep.id, username: a.rep.username, first_name: a.rep.firstName } }));
   }
 

@@ -20,7 +20,7 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
 
     if (toRepId === null) {
       const requeued = await ctx.store.requeue(conversationId, fromRepId, ctx.now());
-      if (!requeued) throw conflict('The conversation changed; try again.', 'illegal_transition');
+      if (!requeued) return refusedBecauseItMoved(ctx, conversationId, fromRepId, byRepId);
       // Not offered straight back to the rep who sent it.
       const proposals = await ctx.router.requeue(entryOf(requeued), fromRepId, fromRepId);
       const position = Math.max(1, await ctx.router.position(conversationId));
@@ -38,10 +38,13 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
     const reserved = await ctx.router.transfer(conversationId, fromRepId, toRepId);
     if (!reserved.ok) {
       if (reserved.refused === 'rep') throw conflict('That rep is not online with a free slot.', 'rep_unavailable');
-      // The chat itself moved on (another instance got there first).
       const now = await ctx.store.getConversation(conversationId);
-      if (now) assertTransition(now.status, 'transfer');
-      throw byRepId !== undefined ? forbidden('You no longer hold this conversation.') : conflict('The conversation changed; try again.', 'illegal_transition');
+      if (now?.status === 'assigned' && now.repId === fromRepId) {
+        // The store says fromRepId holds it but the router does not: the router drifted. Repair it.
+        await rebuildRouting(ctx);
+        throw conflict('Routing was out of date and has been repaired; try again.', 'try_again');
+      }
+      return refusedBecauseItMoved(ctx, conversationId, fromRepId, byRepId);
     }
     const result = await ctx.store.transfer(conversationId, fromRepId, toRepId, ctx.now());
     if (!result.ok) {
@@ -49,7 +52,7 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
       // A rebuild puts back both sides at once, including any slot the router already re-offered; it is
       // safe because the store decides every assignment.
       await rebuildRouting(ctx);
-      if (result.reason === 'conversation') throw conflict('The conversation changed; try again.', 'illegal_transition');
+      if (result.reason === 'conversation') return refusedBecauseItMoved(ctx, conversationId, fromRepId, byRepId);
       throw conflict('That rep is not online with a free slot.', 'rep_unavailable');
     }
     const toCard = (await ctx.repCard(toRepId))!;
@@ -58,4 +61,13 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
     await assignProposals(ctx, reserved.proposals);
     return { status: 'assigned', repId: toRepId };
   });
+}
+
+/** The chat moved on under us (another instance closed, requeued or transferred it): say so plainly. */
+async function refusedBecauseItMoved(ctx: ServiceContext, conversationId: string, fromRepId: number, byRepId: number | undefined): Promise<never> {
+  const now = await ctx.store.getConversation(conversationId);
+  if (!now) throw notFound();
+  assertTransition(now.status, 'transfer');
+  if (byRepId !== undefined && now.repId !== byRepId) throw forbidden('You no longer hold this conversation.');
+  throw conflict(now.repId === fromRepId ? 'The conversation changed; try again.' : 'The conversation is no longer with that rep.', 'illegal_transition');
 }

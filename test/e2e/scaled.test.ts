@@ -233,12 +233,13 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
 
   /** Every instance's subscriber loses its connection and cannot come back until the returned function runs. */
   const cutEveryInstanceOffTheFanOut = async (): Promise<() => Promise<void>> => {
+    const [, before] = (await redis.client.config('GET', 'maxclients')) as [string, string];
     const clients = ((await redis.client.call('CLIENT', 'LIST')) as string).trim().split('\n').length;
     const subscribers = ((await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').length;
     await redis.client.config('SET', 'maxclients', String(clients - subscribers));
     await redis.client.client('KILL', 'TYPE', 'pubsub');
     return async () => {
-      await redis.client.config('SET', 'maxclients', '10000');
+      await redis.client.config('SET', 'maxclients', before);
     };
   };
 

@@ -67,7 +67,10 @@ export async function startRedis(): Promise<ThrowawayRedis> {
     client,
     async stop() {
       client.disconnect();
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
       proc.kill('SIGKILL');
+      await exited;
     },
   };
 }
