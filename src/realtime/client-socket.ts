@@ -18,6 +18,8 @@ export class ClientSocket {
   needsCatchUp = false;
   /** How many assigned/queued frames it was sent: a catch-up that sees this move knows its read is stale. */
   routingFrames = 0;
+  /** Agent sockets: the conversations it knows its rep holds (from connect, then assigned/unassigned frames). */
+  readonly held = new Set<string>();
   ready = false;
   alive = true;
   closed = false;

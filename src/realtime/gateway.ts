@@ -292,6 +292,7 @@ export class Gateway {
     if (sock.closed) return;
     this.registry.addAgent(sock, rep.id);
     this.presence.repConnected(rep.id);
+    for (const c of await this.s.ctx.store.assignedTo(rep.id)) sock.held.add(c.id);
     const current = await this.s.ctx.store.updateRep(rep.id, rep.watched ? {} : { watched: true });
     // Back after presence took it offline: online again, which may pull from the queue at once.
     // A rep that set itself offline stays offline until it says otherwise.
@@ -477,7 +478,41 @@ export class Gateway {
         sock.enqueue(() => this.catchUpSocket(sock, id));
       }
     }
+    for (const repId of [...this.registry.repsWithAgents()]) {
+      this.catchUpAgents(repId).catch((err) => this.log.error({ err }, 'catching up agent sockets failed'));
+    }
     this.notifier.poke();
+  }
+
+  /** A rep's agent sockets hear the assignments and releases the fan-out lost. */
+  private async catchUpAgents(repId: number, attempt = 1): Promise<void> {
+    const seen = new Map([...this.registry.agents(repId)].map((sock) => [sock, sock.routingFrames]));
+    const held = await this.s.ctx.store.assignedTo(repId);
+    const heldIds = new Set(held.map((c) => c.id));
+    let stale = false;
+    for (const [sock, frames] of seen) {
+      if (sock.closed) continue;
+      // A live event reached it while this read: what was read may be older than what it knows. Read again.
+      if (sock.routingFrames !== frames) {
+        stale = true;
+        continue;
+      }
+      for (const c of held) {
+        if (sock.held.has(c.id)) continue;
+        const customer = await this.s.ctx.customerCard(c.customerId);
+        if (!customer || sock.closed) continue;
+        sock.held.add(c.id);
+        sock.send(JSON.stringify({ type: 'assigned', conversation: c.id, customer: { id: customer.id, username: customer.username } }));
+      }
+      for (const id of [...sock.held]) {
+        if (heldIds.has(id)) continue;
+        const now = await this.s.ctx.store.getConversation(id);
+        const reason = now?.status === 'closed' ? 'closed' : now?.status === 'assigned' ? 'transfer' : 'requeued';
+        sock.held.delete(id);
+        sock.send(JSON.stringify({ type: 'unassigned', conversation: id, reason }));
+      }
+    }
+    if (stale && attempt < 5) await this.catchUpAgents(repId, attempt + 1);
   }
 
   private async catchUpSocket(sock: ClientSocket, id: string): Promise<void> {
@@ -546,10 +581,18 @@ export class Gateway {
       }
     }
     const toRep = JSON.stringify({ type: 'assigned', conversation: e.conversationId, customer: { id: e.customer.id, username: e.customer.username } });
-    for (const sock of this.registry.agents(e.rep.id)) sock.send(toRep);
+    for (const sock of this.registry.agents(e.rep.id)) {
+      sock.held.add(e.conversationId);
+      sock.routingFrames++;
+      sock.send(toRep);
+    }
     if (e.fromRep) {
       const frame = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'transfer' });
-      for (const sock of this.registry.agents(e.fromRep.id)) sock.send(frame);
+      for (const sock of this.registry.agents(e.fromRep.id)) {
+        sock.held.delete(e.conversationId);
+        sock.routingFrames++;
+        sock.send(frame);
+      }
     }
   }
 
@@ -563,7 +606,13 @@ export class Gateway {
         sock.close(CLOSE.normal, 'Conversation requeued');
       }
     }
-    if (e.rep) for (const sock of this.registry.agents(e.rep.id)) sock.send(unassigned);
+    if (e.rep) {
+      for (const sock of this.registry.agents(e.rep.id)) {
+        sock.held.delete(e.conversationId);
+        sock.routingFrames++;
+        sock.send(unassigned);
+      }
+    }
     if (customers.length === 0) {
       this.presence.customerLeft(e.conversationId);
       return;
@@ -587,7 +636,12 @@ export class Gateway {
     this.presence.customerBack(e.conversationId);
     if (e.repUserId !== null) {
       const frame = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'closed' });
-      for (const sock of this.registry.user(e.repUserId)) if (sock.kind === 'agent') sock.send(frame);
+      for (const sock of this.registry.user(e.repUserId)) {
+        if (sock.kind !== 'agent') continue;
+        sock.held.delete(e.conversationId);
+        sock.routingFrames++;
+        sock.send(frame);
+      }
     }
   }
 }

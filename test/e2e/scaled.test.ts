@@ -292,6 +292,11 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     await r.waitType('pong');
     const second = await registerRep(b.url, 5);
     allReps.push(second);
+    // Each rep's console, on the instance the other rep's chat socket is not on.
+    const firstAgent = connect(b.wsUrl, '/ws/agent/', { token: first.access });
+    const secondAgent = connect(a.wsUrl, '/ws/agent/', { token: second.access });
+    await firstAgent.waitType('queue');
+    await secondAgent.waitType('queue');
 
     const restore = await cutEveryInstanceOffTheFanOut();
     try {
@@ -305,7 +310,17 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     assert.equal(now.conversation, conv);
     assert.equal(await r.waitClose(15_000), 1000);
     assert.deepEqual(r.ofType('unassigned').map((f) => f.reason), ['transfer']);
-    c.close();
+    // The consoles hear what the fan-out lost: the new rep its new chat, the old rep its loss, once each.
+    const toSecond = await secondAgent.waitFor((f) => f.type === 'assigned' && f.conversation === conv, 15_000);
+    assert.equal(toSecond.customer.id, cust.id);
+    const fromFirst = await firstAgent.waitFor((f) => f.type === 'unassigned' && f.conversation === conv, 15_000);
+    assert.equal(fromFirst.reason, 'transfer');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal(secondAgent.ofType('assigned').length, 1);
+    assert.equal(firstAgent.ofType('unassigned').length, 1);
+    // Leave nothing open for later tests: the customer ends the chat, the consoles go.
+    assert.equal((await http(b.url, 'POST', `/api/conversations/${conv}/close/`, { token: cust.access })).status, 200);
+    for (const s of [c, firstAgent, secondAgent]) s.close();
   });
 
   it('drains on SIGTERM: sockets get 1012, reconnect elsewhere, nothing lost', { skip: skip || false, timeout: 60_000 }, async () => {
