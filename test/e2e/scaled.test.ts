@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
 import { startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
-import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account, type TestSocket } from '../helpers/client.ts';
+import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep, type Account, type TestSocket } from '../helpers/client.ts';
 import { raceCloseAndTransfer } from './races.ts';
 import { tabsOpenMidStream } from './mid-stream.ts';
 
@@ -175,12 +175,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     // The most free slots wins: this rep outranks every rep of the earlier test.
     const rep = await registerRep(a.url, 50);
     allReps.push(rep);
-    const cust = await registerCustomer(b.url);
-    const conv = await openConversation(a.url, cust);
-    const c = connect(a.wsUrl, chatPath(conv), { token: cust.access });
-    await c.waitType('assigned');
-    const r = connect(b.wsUrl, chatPath(conv), { token: rep.access });
-    await r.opened;
+    const { cust, conv, c, r } = await openChat(a, rep, b);
     c.send({ type: 'message', text: 'from A', client_id: 'x1' });
     await r.waitFor((f) => f.type === 'message' && f.message === 'from A');
     r.send({ message: 'from B' });
@@ -212,12 +207,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const [a, b, third] = [...live(), ...live()];
     const rep = await registerRep(a.url, 52);
     allReps.push(rep);
-    const cust = await registerCustomer(b.url);
-    const conv = await openConversation(b.url, cust);
-    const first = connect(b.wsUrl, chatPath(conv), { token: cust.access });
-    await first.waitType('assigned');
-    const r = connect(a.wsUrl, chatPath(conv), { token: rep.access });
-    await r.opened;
+    const { cust, conv, c: first, r } = await openChat(b, rep, a);
     await tabsOpenMidStream({
       rep: r,
       openTab: (n) => connect((n % 2 ? b : third).wsUrl, chatPath(conv), { token: cust.access }),
@@ -247,12 +237,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const [a, b] = live();
     const rep = await registerRep(a.url, 55);
     allReps.push(rep);
-    const cust = await registerCustomer(b.url);
-    const conv = await openConversation(b.url, cust);
-    const c = connect(a.wsUrl, chatPath(conv), { token: cust.access });
-    await c.waitType('assigned');
-    const r = connect(b.wsUrl, chatPath(conv), { token: rep.access });
-    await r.opened;
+    const { cust, conv, c, r } = await openChat(a, rep, b);
     c.send({ type: 'message', text: 'before', client_id: 'g0' });
     await r.waitFor((f) => f.type === 'message' && f.seq === 1);
 
@@ -282,14 +267,8 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const [a, b] = live();
     const first = await registerRep(a.url, 56);
     allReps.push(first);
-    const cust = await registerCustomer(b.url);
-    const conv = await openConversation(b.url, cust);
-    const c = connect(a.wsUrl, chatPath(conv), { token: cust.access });
-    assert.equal((await c.waitType('assigned')).rep.id, first.id);
-    const r = connect(b.wsUrl, chatPath(conv), { token: first.access });
-    await r.opened;
-    r.send({ type: 'ping' });
-    await r.waitType('pong');
+    const { cust, conv, c, r, assigned } = await openChat(a, first, b);
+    assert.equal(assigned.rep.id, first.id);
     const second = await registerRep(b.url, 5);
     allReps.push(second);
     // Each rep's console, on the instance the other rep's chat socket is not on.
@@ -329,12 +308,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const other = live().find((i) => i !== extra)!;
     const rep = await registerRep(other.url, 60);
     allReps.push(rep);
-    const cust = await registerCustomer(other.url);
-    const conv = await openConversation(other.url, cust);
-    const c = connect(extra.wsUrl, chatPath(conv), { token: cust.access });
-    await c.waitType('assigned');
-    const r = connect(other.wsUrl, chatPath(conv), { token: rep.access });
-    await r.opened;
+    const { cust, conv, c, r } = await openChat(extra, rep, other);
     for (let i = 1; i <= 10; i++) c.send({ type: 'message', text: `m${i}`, client_id: `d${i}` });
     await c.waitFor((f) => f.type === 'message' && f.seq === 3);
     extra.kill('SIGTERM');

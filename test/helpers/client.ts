@@ -176,14 +176,19 @@ export const chatPath = (conversationId: string) => `/ws/customer_support/${conv
  * A live chat: a new customer assigned to `rep`, both sockets open. The rep's pong proves its socket is
  * set up (frames are handled only after authentication), so both sides are ready when this returns.
  */
-export async function openChat(server: { url: string; wsUrl: string }, rep: Account) {
+/**
+ * A new customer whose chat is assigned (to `rep`, if the routing policy picks it), with the customer's
+ * socket on `server` and the rep's on `repServer` (another instance) or `server`; both are set up when it
+ * returns (the rep's has answered a ping). `assigned` is the customer's first `assigned` frame.
+ */
+export async function openChat(server: { url: string; wsUrl: string }, rep: Account, repServer: { wsUrl: string } = server) {
   const cust = await registerCustomer(server.url);
   const conv = await openConversation(server.url, cust);
   const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
-  await c.waitType('assigned');
-  const r = connect(server.wsUrl, chatPath(conv), { token: rep.access });
+  const assigned = await c.waitType('assigned');
+  const r = connect(repServer.wsUrl, chatPath(conv), { token: rep.access });
   await r.opened;
   r.send({ type: 'ping' });
   await r.waitType('pong');
-  return { cust, conv, c, r };
+  return { cust, conv, c, r, assigned };
 }
