@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqlite } from '../../src/store/open.ts';
+import type { SqlStore } from '../../src/store/sql-store.ts';
 import { MemoryRouter } from '../../src/routing/memory-router.ts';
 import { RedisRouter } from '../../src/routing/redis/redis-router.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
@@ -22,6 +23,26 @@ const routers: Array<[string, () => Router, string | false]> = [
   ['redis', () => new RedisRouter(redis!, { prefix: uniquePrefix('sbtest-reconcile'), hashTag: 'sb' }), redisSkip],
 ];
 const cleanups: Array<() => Promise<void>> = [];
+
+/** A fresh SQLite store and router, removed after the run. */
+async function fresh(make: () => Router): Promise<{ store: SqlStore; router: Router }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-reconcile-'));
+  const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
+  const router = make();
+  cleanups.push(async () => {
+    if (router instanceof RedisRouter) await router.destroy();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { store, router };
+}
+
+async function repAndCustomer(store: SqlStore) {
+  const pw = 'scrypt$16384$8$1$x$y';
+  const rep = (await store.createRep({ username: 'r', email: '', firstName: '', lastName: '', passwordHash: pw }, 1)).profile;
+  const cust = (await store.createCustomer({ username: 'c', email: '', firstName: '', lastName: '', passwordHash: pw }, 1)).profile;
+  return { rep, cust };
+}
 after(async () => {
   for (const c of cleanups) await c();
   redis?.disconnect();
@@ -30,19 +51,10 @@ after(async () => {
 for (const [name, make, skip] of routers) {
   describe(`reconciler on the ${name} router`, { skip: skip || false }, () => {
     it('rebuilds only a lasting difference, which clears an orphaned reservation', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'sb-reconcile-'));
-      const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
-      const router = make();
-      cleanups.push(async () => {
-        if (router instanceof RedisRouter) await router.destroy();
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
+      const { store, router } = await fresh(make);
       const ctx = new ServiceContext(store, router, new MemoryBus());
       await router.rebuild(await store.routingSnapshot());
-      const pw = 'scrypt$16384$8$1$x$y';
-      const rep = (await store.createRep({ username: 'r', email: '', firstName: '', lastName: '', passwordHash: pw }, 1)).profile;
-      const cust = (await store.createCustomer({ username: 'c', email: '', firstName: '', lastName: '', passwordHash: pw }, 1)).profile;
+      const { rep, cust } = await repAndCustomer(store);
       await router.setRep(slotOf(rep));
       const conv = await store.createConversation(cust.id, Date.now());
       const queued = (await store.enqueue(conv.id, Date.now()))!;
@@ -67,17 +79,8 @@ for (const [name, make, skip] of routers) {
     });
 
     it('dispatches a queue left beside a free slot (a rebuild that nothing followed)', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'sb-reconcile-'));
-      const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
-      const router = make();
-      cleanups.push(async () => {
-        if (router instanceof RedisRouter) await router.destroy();
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
-      const pw = 'scrypt$16384$8$1$x$y';
-      const rep = (await store.createRep({ username: 'r', email: '', firstName: '', lastName: '', passwordHash: pw }, 1)).profile;
-      const cust = (await store.createCustomer({ username: 'c', email: '', firstName: '', lastName: '', passwordHash: pw }, 1)).profile;
+      const { store, router } = await fresh(make);
+      const { rep, cust } = await repAndCustomer(store);
       const conv = await store.createConversation(cust.id, Date.now());
       await store.enqueue(conv.id, Date.now());
       // A bare rebuild loads the queue and the free rep, and proposes nothing.
@@ -93,14 +96,7 @@ for (const [name, make, skip] of routers) {
     });
 
     it('leaves a router that agrees with the store alone, and skips a pass without the lock', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'sb-reconcile-'));
-      const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
-      const router = make();
-      cleanups.push(async () => {
-        if (router instanceof RedisRouter) await router.destroy();
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
+      const { store, router } = await fresh(make);
       await router.rebuild(await store.routingSnapshot());
       const ctx = new ServiceContext(store, router, new MemoryBus());
       let rebuilt = 0;

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
-import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
+import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
 
 describe('socket behaviours clients rely on', () => {
   let server: TestServer;
@@ -53,12 +53,7 @@ describe('socket behaviours clients rely on', () => {
   });
 
   it("refuses another participant's client_id with bad_frame and stores nothing", async () => {
-    const cust = await registerCustomer(server.url);
-    const conv = await openConversation(server.url, cust);
-    const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
-    await c.waitType('assigned');
-    const r = connect(server.wsUrl, chatPath(conv), { token: rep.access });
-    await r.opened;
+    const { cust, conv, c, r } = await openChat(server, rep);
     c.send({ type: 'message', text: 'mine', client_id: 'same' });
     await r.waitFor((f) => f.type === 'message' && f.client_id === 'same');
     r.send({ type: 'message', text: 'rep text', client_id: 'same' });

@@ -2,21 +2,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../helpers/server.ts';
-import { chatPath, connect, openConversation, registerCustomer, registerRep } from '../helpers/client.ts';
+import { openChat, registerRep } from '../helpers/client.ts';
 
 describe('slow consumer', () => {
   it('closes a socket that stops reading once 1 MiB is waiting for it, with 1013', { timeout: 60_000 }, async () => {
     const server = await startServer({ env: { WS_FRAMES_PER_S: '100000' } });
     try {
       const rep = await registerRep(server.url, 1);
-      const cust = await registerCustomer(server.url);
-      const conv = await openConversation(server.url, cust);
-      const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
-      await c.waitType('assigned');
-      const r = connect(server.wsUrl, chatPath(conv), { token: rep.access });
-      await r.opened;
-      r.send({ type: 'ping' });
-      await r.waitType('pong');
+      const { c, r } = await openChat(server, rep);
       // The rep's client stops reading; the kernel buffers fill, then the server's own buffer grows.
       (r.ws as any)._socket.pause();
       const text = 'z'.repeat(4000);
