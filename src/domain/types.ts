@@ -75,3 +75,12 @@ export interface ConversationWithLatest extends Conversation {
 export interface RepWithUser extends RepProfile {
   user: User;
 }
+
+/** What the router is rebuilt from: a consistent read of the store's routing state. */
+export interface RoutingSnapshot {
+  reps: RepProfile[];
+  /** Queued conversations in queue order (by queue_seq). */
+  queue: Conversation[];
+  /** Open assignments. */
+  assigned: Conversation[];
+}

@@ -3,17 +3,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { forbidden, unauthorized } from '../domain/errors.ts';
 import type { Identity, Role } from '../domain/types.ts';
 import type { Accounts } from '../services/accounts.ts';
+import { bearerToken } from '../auth/bearer.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     identity?: Identity;
   }
-}
-
-export function bearerToken(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^(?:Bearer|JWT)\s+(\S+)\s*$/i.exec(header);
-  return match ? match[1] : undefined;
 }
 
 /**

@@ -3,30 +3,23 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket, RawData } from 'ws';
 import type { AppServices } from '../app-services.ts';
-import type { BusEvent, RepCard } from '../bus/port.ts';
 import { DomainError } from '../domain/errors.ts';
-import type { Message } from '../domain/types.ts';
 import { isUuid } from '../store/uuid.ts';
-import { bearerToken } from '../http/auth.ts';
+import { bearerToken } from '../auth/bearer.ts';
 import { ClientSocket } from './client-socket.ts';
+import { CLOSE } from './close-codes.ts';
+import { Delivery } from './delivery.ts';
+import { CatchUp } from './catch-up.ts';
 import { SocketRegistry } from './registry.ts';
 import { LocalPresence, type PresenceFactory, type PresenceTracker } from './presence.ts';
 import { QueueNotifier } from './queue-notifier.ts';
-import { errorFrame, FrameError, messageFrame, parseClientFrame, queuedFrame, type ClientFrame } from './frames.ts';
+import { errorFrame, FrameError, messageFrame, parseClientFrame, type ClientFrame } from './frames.ts';
 import { enqueueConversation } from '../services/enqueue.ts';
 import { sendMessage } from '../services/messages.ts';
 import { closeConversation } from '../services/close.ts';
 import { updateRepSettings } from '../services/reps.ts';
 
-export const CLOSE = {
-  normal: 1000,
-  restarting: 1012,
-  tooSlow: 1013,
-  badToken: 4401,
-  forbidden: 4403,
-  notFound: 4404,
-  closed: 4409,
-} as const;
+export { CLOSE };
 
 type Handler = (s: ClientSocket, f: ClientFrame) => Promise<void>;
 
@@ -41,6 +34,8 @@ export class Gateway {
   private idleWaiters: Array<() => void> = [];
   private readonly handlers: Record<ClientFrame['type'], Handler>;
   private readonly historyAtOpen = new WeakMap<FastifyRequest, number>();
+  private readonly delivery: Delivery;
+  private readonly catchUps: CatchUp;
 
   constructor(
     private readonly s: AppServices,
@@ -60,6 +55,8 @@ export class Gateway {
       log,
     );
     this.notifier = new QueueNotifier(this.registry, s.queueViewer, s.ctx.router, (err) => log.error({ err }, 'queue notifier failed'));
+    this.delivery = new Delivery(s, this.registry, this.presence, this.notifier);
+    this.catchUps = new CatchUp(s, this.registry, this.delivery, this.notifier, log, () => this.draining);
     this.handlers = {
       message: (sock, f) => this.onMessage(sock, f as Extract<ClientFrame, { type: 'message' }>),
       typing: (sock, f) => this.onTyping(sock, f as Extract<ClientFrame, { type: 'typing' }>),
@@ -70,7 +67,7 @@ export class Gateway {
   }
 
   async start(app: FastifyInstance): Promise<void> {
-    const offEvents = this.s.ctx.bus.subscribe((e) => this.onEvent(e));
+    const offEvents = this.s.ctx.bus.subscribe((e) => this.delivery.onEvent(e));
     const offMissed = this.s.ctx.bus.onMissed(() => {
       this.catchUp().catch((err) => this.log.error({ err }, 'catching up after a fan-out gap failed'));
     });
@@ -238,7 +235,7 @@ export class Gateway {
       this.presence.customerBack(conv.id);
       if (conv.status === 'new' || conv.status === 'abandoned') {
         const out = await enqueueConversation(this.s.ctx, conv.id, {
-          onQueued: (position, estimate) => this.markWaiting(sock, position, estimate),
+          onQueued: (position, estimate) => this.delivery.markWaiting(sock, position, estimate),
           estimate: (position) => this.s.queueViewer.estimateFor(position),
         });
         conv = out.conversation;
@@ -246,12 +243,12 @@ export class Gateway {
       if (conv.status === 'assigned' && conv.repId !== null) {
         // A tab that opens while (or after) the conversation is assigned learns its rep too.
         const rep = await this.s.ctx.repCard(conv.repId);
-        if (rep) this.sendAssigned(sock, { conversationId: conv.id, rep });
+        if (rep) this.delivery.sendAssigned(sock, { conversationId: conv.id, rep });
       } else if (!sock.waiting) {
         // Already queued (a reconnect, or a second tab that lost the enqueue race): tell it its place.
         await this.s.ctx.lock.run(async () => {
           const position = await this.s.ctx.router.position(conv!.id);
-          if (position > 0 && !sock.waiting) this.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position));
+          if (position > 0 && !sock.waiting) this.delivery.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position));
         });
       }
     }
@@ -263,18 +260,10 @@ export class Gateway {
     sock.lastSeqSent = resume !== undefined ? Math.min(resume, conv.lastSeq) : historyAtOpen;
     // The store is read only when it holds something this socket lacks: a message stored after the
     // conversation was read announced itself on the bus while the socket was registered (missedLive).
-    if (conv.lastSeq > sock.lastSeqSent || sock.missedLive) await this.fill(sock);
+    if (conv.lastSeq > sock.lastSeqSent || sock.missedLive) await this.delivery.fill(sock);
     // The fan-out lost events while this socket was being set up: it catches up like the others.
-    if (sock.needsCatchUp) sock.enqueue(() => this.catchUpSocket(sock, conv!.id));
+    if (sock.needsCatchUp) sock.enqueue(() => this.catchUps.catchUpSocket(sock, conv!.id));
     this.ready(sock);
-  }
-
-  private markWaiting(sock: ClientSocket, position: number, estimate: number): void {
-    sock.routingFrames++;
-    sock.waiting = true;
-    sock.lastPosition = position;
-    sock.lastQueuedFrameAt = Date.now();
-    sock.send(queuedFrame(position, estimate));
   }
 
   private acceptAgent(ws: WebSocket, req: FastifyRequest): void {
@@ -407,243 +396,8 @@ export class Gateway {
     await closeConversation(this.s.ctx, { conversationId: conv.id, by, closingRepId: identity.rep?.id, originSocket: sock.id });
   }
 
-  // ---- events out
-
-  private onEvent(e: BusEvent): void {
-    switch (e.kind) {
-      case 'message':
-        return this.deliverMessage(e.message);
-      case 'typing':
-      case 'read': {
-        const frame =
-          e.kind === 'typing'
-            ? JSON.stringify({ type: 'typing', conversation: e.conversationId, user: e.username, typing: e.typing })
-            : JSON.stringify({ type: 'read', conversation: e.conversationId, user: e.username, seq: e.seq });
-        for (const sock of this.registry.conversation(e.conversationId)) if (sock.userId !== e.userId) sock.send(frame);
-        return;
-      }
-      case 'assigned':
-        return this.onAssigned(e);
-      case 'requeued':
-        return this.onRequeued(e);
-      case 'closed':
-        return this.onClosed(e);
-      case 'queue_changed':
-        return this.notifier.poke();
-      case 'logout':
-        for (const sock of [...this.registry.user(e.userId)]) sock.close(CLOSE.badToken, 'Logged out');
-        return;
-    }
-  }
-
-  private deliverMessage(m: Message): void {
-    const sockets = this.registry.conversation(m.conversationId);
-    if (sockets.size === 0) return;
-    // Counted where it is delivered: every instance hears every message, but only some hold its sockets.
-    this.s.metrics.messagesRelayed.inc();
-    this.s.metrics.fanoutLag.observe(Math.max(0, Date.now() - m.timestamp) / 1000);
-    for (const sock of sockets) {
-      if (sock.closed) continue;
-      if (sock.lastSeqSent < 0) {
-        sock.missedLive = true;
-        continue;
-      }
-      if (m.seq === sock.lastSeqSent + 1) {
-        sock.lastSeqSent = m.seq;
-        sock.send(messageFrame(m));
-      } else if (m.seq > sock.lastSeqSent + 1) {
-        // A gap (frames raced across instances, or a resume in flight): fill from the store, in order.
-        sock.enqueue(() => this.fill(sock));
-      }
-    }
-  }
-
-  /**
-   * The fan-out may have lost events (it reconnected): every conversation with a socket here is brought up
-   * to what the store says. Messages are filled in order; a conversation that closed meanwhile is closed;
-   * a customer learns an assignment or its place in the queue.
-   */
-  async catchUp(): Promise<void> {
-    this.log.warn('the fan-out reconnected: catching up from the store');
-    for (const id of this.registry.conversationIds()) {
-      for (const sock of this.registry.conversation(id)) {
-        if (sock.closed) continue;
-        if (sock.lastSeqSent < 0) {
-          // Still being set up: it catches up once it knows its place (setUpChat).
-          sock.needsCatchUp = true;
-          continue;
-        }
-        // In the socket's own order, after anything it is already doing, and from a fresh read: live
-        // events may have moved it on since the gap.
-        sock.enqueue(() => this.catchUpSocket(sock, id));
-      }
-    }
-    for (const repId of [...this.registry.repsWithAgents()]) {
-      this.catchUpAgents(repId).catch((err) => this.log.error({ err }, 'catching up agent sockets failed'));
-    }
-    this.notifier.poke();
-  }
-
-  /** A rep's agent sockets hear the assignments and releases the fan-out lost. */
-  private async catchUpAgents(repId: number, attempt = 1): Promise<void> {
-    const seen = new Map([...this.registry.agents(repId)].map((sock) => [sock, sock.routingFrames]));
-    const held = await this.s.ctx.store.assignedTo(repId);
-    const heldIds = new Set(held.map((c) => c.id));
-    let stale = false;
-    for (const [sock, frames] of seen) {
-      if (sock.closed) continue;
-      // A live event reached it while this read: what was read may be older than what it knows. Read again.
-      if (sock.routingFrames !== frames) {
-        stale = true;
-        continue;
-      }
-      for (const c of held) {
-        if (sock.held.has(c.id)) continue;
-        const customer = await this.s.ctx.customerCard(c.customerId);
-        if (!customer || sock.closed) continue;
-        sock.held.add(c.id);
-        sock.send(JSON.stringify({ type: 'assigned', conversation: c.id, customer: { id: customer.id, username: customer.username } }));
-      }
-      for (const id of [...sock.held]) {
-        if (heldIds.has(id)) continue;
-        const now = await this.s.ctx.store.getConversation(id);
-        const reason = now?.status === 'closed' ? 'closed' : now?.status === 'assigned' ? 'transfer' : 'requeued';
-        sock.held.delete(id);
-        sock.send(JSON.stringify({ type: 'unassigned', conversation: id, reason }));
-      }
-    }
-    if (stale && attempt < 5) await this.catchUpAgents(repId, attempt + 1);
-  }
-
-  private async catchUpSocket(sock: ClientSocket, id: string): Promise<void> {
-    sock.needsCatchUp = false;
-    if (this.draining || sock.closed) return;
-    await this.fill(sock);
-    // A live assigned/queued frame sent while this reads makes what it read stale: it then says nothing.
-    const routingFrames = sock.routingFrames;
-    const conv = await this.s.ctx.store.getConversation(id);
-    if (!conv || sock.closed) return;
-    if (conv.status === 'closed') {
-      sock.waiting = false;
-      const by = conv.closedBy === 'rep' || conv.closedBy === 'customer' ? conv.closedBy : 'system';
-      sock.send(JSON.stringify({ type: 'closed', conversation: id, by, reason: by === 'system' ? 'closed by the system' : `closed by the ${by}` }));
-      sock.close(CLOSE.normal, 'Conversation closed');
-    } else if (sock.identity?.customer) {
-      if (conv.status === 'assigned' && conv.repId !== null) {
-        const rep = await this.s.ctx.repCard(conv.repId);
-        if (rep && sock.routingFrames === routingFrames) this.sendAssigned(sock, { conversationId: id, rep });
-      } else if (conv.status === 'queued' && !sock.waiting) {
-        const position = await this.s.ctx.router.position(id);
-        const estimate = position > 0 ? await this.s.queueViewer.estimateFor(position) : 0;
-        if (position > 0 && sock.routingFrames === routingFrames && !sock.closed) {
-          sock.assignedRepId = undefined;
-          this.markWaiting(sock, position, estimate);
-        }
-      }
-    } else if (sock.identity?.rep && (conv.status !== 'assigned' || conv.repId !== sock.identity.rep.id)) {
-      sock.send(JSON.stringify({ type: 'unassigned', conversation: id, reason: conv.status === 'assigned' ? 'transfer' : 'requeued' }));
-      sock.close(CLOSE.normal, 'No longer assigned');
-    }
-  }
-
-  private async fill(sock: ClientSocket): Promise<void> {
-    for (;;) {
-      const batch = await this.s.ctx.store.messagesAfter(sock.conversationId!, sock.lastSeqSent, 500);
-      for (const m of batch) {
-        // Live frames may have advanced the socket while this batch was read: skip what it has.
-        if (m.seq <= sock.lastSeqSent) continue;
-        if (m.seq !== sock.lastSeqSent + 1) return;
-        sock.lastSeqSent = m.seq;
-        sock.send(messageFrame(m));
-      }
-      if (batch.length < 500) return;
-    }
-  }
-
-  /** Once per socket and rep: the event and the connect-time check may both want to say it. */
-  private sendAssigned(sock: ClientSocket, a: { conversationId: string; rep: RepCard }): void {
-    sock.waiting = false;
-    if (sock.assignedRepId === a.rep.id) return;
-    sock.assignedRepId = a.rep.id;
-    sock.routingFrames++;
-    sock.send(JSON.stringify({ type: 'assigned', conversation: a.conversationId, rep: { id: a.rep.id, username: a.rep.username, first_name: a.rep.firstName } }));
-  }
-
-  private onAssigned(e: Extract<BusEvent, { kind: 'assigned' }>): void {
-    this.s.metrics.conversationsAssigned.inc();
-    for (const sock of this.registry.conversation(e.conversationId)) {
-      if (sock.userId === e.customer.userId) {
-        this.sendAssigned(sock, e);
-        this.presence.customerBack(e.conversationId);
-      } else if (e.fromRep && sock.userId === e.fromRep.userId) {
-        sock.send(JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'transfer' }));
-        sock.close(CLOSE.normal, 'Transferred');
-      }
-    }
-    const toRep = JSON.stringify({ type: 'assigned', conversation: e.conversationId, customer: { id: e.customer.id, username: e.customer.username } });
-    for (const sock of this.registry.agents(e.rep.id)) {
-      sock.held.add(e.conversationId);
-      sock.routingFrames++;
-      sock.send(toRep);
-    }
-    if (e.fromRep) {
-      const frame = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'transfer' });
-      for (const sock of this.registry.agents(e.fromRep.id)) {
-        sock.held.delete(e.conversationId);
-        sock.routingFrames++;
-        sock.send(frame);
-      }
-    }
-  }
-
-  private onRequeued(e: Extract<BusEvent, { kind: 'requeued' }>): void {
-    const unassigned = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: e.reason });
-    const customers: ClientSocket[] = [];
-    for (const sock of [...this.registry.conversation(e.conversationId)]) {
-      if (sock.userId === e.customerUserId) customers.push(sock);
-      else if (e.rep && sock.userId === e.rep.userId) {
-        sock.send(unassigned);
-        sock.close(CLOSE.normal, 'Conversation requeued');
-      }
-    }
-    if (e.rep) {
-      for (const sock of this.registry.agents(e.rep.id)) {
-        sock.held.delete(e.conversationId);
-        sock.routingFrames++;
-        sock.send(unassigned);
-      }
-    }
-    if (customers.length === 0) {
-      this.presence.customerLeft(e.conversationId);
-      return;
-    }
-    // The customer hears `queued` with its place at once, so it always precedes a later `assigned`.
-    const estimate = this.s.queueViewer.estimateNow(e.position);
-    for (const sock of customers) {
-      sock.assignedRepId = undefined;
-      if (!sock.closed) this.markWaiting(sock, e.position, estimate);
-    }
-  }
-
-  private onClosed(e: Extract<BusEvent, { kind: 'closed' }>): void {
-    const closed = JSON.stringify({ type: 'closed', conversation: e.conversationId, by: e.by, reason: e.reason });
-    for (const sock of [...this.registry.conversation(e.conversationId)]) {
-      if (e.redirectId && sock.id === e.originSocket) sock.send(JSON.stringify({ type: 'redirect', redirect_id: e.redirectId }));
-      sock.waiting = false;
-      sock.send(closed);
-      sock.close(CLOSE.normal, 'Conversation closed');
-    }
-    this.presence.customerBack(e.conversationId);
-    if (e.repUserId !== null) {
-      const frame = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'closed' });
-      for (const sock of this.registry.user(e.repUserId)) {
-        if (sock.kind !== 'agent') continue;
-        sock.held.delete(e.conversationId);
-        sock.routingFrames++;
-        sock.send(frame);
-      }
-    }
+  /** The fan-out lost events (it reconnected): bring every socket here up to the store. */
+  catchUp(): Promise<void> {
+    return this.catchUps.run();
   }
 }
-
-

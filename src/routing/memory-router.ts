@@ -1,6 +1,6 @@
 // The in-process Router: the queue as a sorted array by queue_seq, reps in a map. One process only.
 import { pickRep, type RepSlot } from '../domain/policy.ts';
-import type { RoutingSnapshot } from '../store/port.ts';
+import type { RoutingSnapshot } from '../domain/types.ts';
 import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
 
 interface Held {

@@ -2,7 +2,7 @@
 // Each method is one atomic operation (no check-then-act across calls); the store's conditional
 // updates decide (DESIGN R1), and a refused proposal comes back through reject().
 import type { RepSlot } from '../domain/policy.ts';
-import type { RoutingSnapshot } from '../store/port.ts';
+import type { RoutingSnapshot } from '../domain/types.ts';
 
 export interface QueueEntry {
   conversationId: string;

@@ -2,7 +2,7 @@
 // longer than any operation takes. An instance killed between a router proposal and its store commit
 // leaves a reservation that no one will commit or refuse; this is what finds and clears it. A rebuild
 // is always safe: the store decides every assignment, so a stale proposal is only refused (R1).
-import type { RoutingSnapshot } from '../store/port.ts';
+import type { RoutingSnapshot } from '../domain/types.ts';
 import type { RouterView } from '../routing/port.ts';
 import { slotOf, type ServiceContext } from './context.ts';
 import { rebuildRouting } from './rebuild.ts';

@@ -1,5 +1,6 @@
 // The Store port: every durable read and write the services need. The store is the truth; its
 // conditional updates decide every routing transition (DESIGN R1).
+import type { RoutingSnapshot } from '../domain/types.ts';
 import type {
   ClosedBy,
   Conversation,
@@ -54,14 +55,6 @@ export type AppendResult =
 export type AssignResult =
   | { ok: true; conversation: Conversation; rep: RepProfile }
   | { ok: false; reason: 'conversation' | 'rep' };
-
-export interface RoutingSnapshot {
-  reps: RepProfile[];
-  /** Queued conversations in queue order (by queue_seq). */
-  queue: Conversation[];
-  /** Open assignments. */
-  assigned: Conversation[];
-}
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
@@ -135,6 +128,8 @@ export interface Store {
   /** Conversations currently assigned to a rep. */
   assignedTo(repId: number): Promise<Conversation[]>;
 }
+
+export type { RoutingSnapshot };
 
 export class UsernameTaken extends Error {
   constructor() {

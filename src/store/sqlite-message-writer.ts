@@ -5,7 +5,7 @@ import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import type { AppendMessage, AppendResult } from './port.ts';
-import { toMessage, type MessageJoinRow } from './sql-store.ts';
+import { toMessage, type MessageJoinRow } from './sql-rows.ts';
 import { statesAllowing } from '../domain/conversation.ts';
 
 interface Pending {

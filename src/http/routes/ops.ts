@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { AppServices } from '../../app-services.ts';
-import { bearerToken } from '../auth.ts';
+import { bearerToken } from '../../auth/bearer.ts';
 
 export async function opsRoutes(app: FastifyInstance, s: AppServices, checks: Record<string, () => Promise<void>>): Promise<void> {
   app.get('/healthz', { schema: { tags: ['ops'], response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({ status: 'ok' }));

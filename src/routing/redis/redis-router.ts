@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RepSlot } from '../../domain/policy.ts';
 import type { Conversation } from '../../domain/types.ts';
-import type { RoutingSnapshot } from '../../store/port.ts';
+import type { RoutingSnapshot } from '../../domain/types.ts';
 import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView, TransferResult } from '../port.ts';
 import { routingScripts } from './scripts.ts';
 

@@ -1,0 +1,176 @@
+// Events out: turns bus events (after the commit) into server frames for this instance's sockets, in order,
+// filling a socket's gaps from the store (DESIGN R5).
+import type { AppServices } from '../app-services.ts';
+import type { BusEvent, RepCard } from '../bus/port.ts';
+import type { Message } from '../domain/types.ts';
+import type { ClientSocket } from './client-socket.ts';
+import { CLOSE } from './close-codes.ts';
+import { messageFrame, queuedFrame } from './frames.ts';
+import type { PresenceTracker } from './presence.ts';
+import type { QueueNotifier } from './queue-notifier.ts';
+import type { SocketRegistry } from './registry.ts';
+
+export class Delivery {
+  constructor(
+    private readonly s: AppServices,
+    private readonly registry: SocketRegistry,
+    private readonly presence: PresenceTracker,
+    private readonly notifier: QueueNotifier,
+  ) {}
+
+  markWaiting(sock: ClientSocket, position: number, estimate: number): void {
+    sock.routingFrames++;
+    sock.waiting = true;
+    sock.lastPosition = position;
+    sock.lastQueuedFrameAt = Date.now();
+    sock.send(queuedFrame(position, estimate));
+  }
+
+  onEvent(e: BusEvent): void {
+    switch (e.kind) {
+      case 'message':
+        return this.deliverMessage(e.message);
+      case 'typing':
+      case 'read': {
+        const frame =
+          e.kind === 'typing'
+            ? JSON.stringify({ type: 'typing', conversation: e.conversationId, user: e.username, typing: e.typing })
+            : JSON.stringify({ type: 'read', conversation: e.conversationId, user: e.username, seq: e.seq });
+        for (const sock of this.registry.conversation(e.conversationId)) if (sock.userId !== e.userId) sock.send(frame);
+        return;
+      }
+      case 'assigned':
+        return this.onAssigned(e);
+      case 'requeued':
+        return this.onRequeued(e);
+      case 'closed':
+        return this.onClosed(e);
+      case 'queue_changed':
+        return this.notifier.poke();
+      case 'logout':
+        for (const sock of [...this.registry.user(e.userId)]) sock.close(CLOSE.badToken, 'Logged out');
+        return;
+    }
+  }
+
+  private deliverMessage(m: Message): void {
+    const sockets = this.registry.conversation(m.conversationId);
+    if (sockets.size === 0) return;
+    // Counted where it is delivered: every instance hears every message, but only some hold its sockets.
+    this.s.metrics.messagesRelayed.inc();
+    this.s.metrics.fanoutLag.observe(Math.max(0, Date.now() - m.timestamp) / 1000);
+    for (const sock of sockets) {
+      if (sock.closed) continue;
+      if (sock.lastSeqSent < 0) {
+        sock.missedLive = true;
+        continue;
+      }
+      if (m.seq === sock.lastSeqSent + 1) {
+        sock.lastSeqSent = m.seq;
+        sock.send(messageFrame(m));
+      } else if (m.seq > sock.lastSeqSent + 1) {
+        // A gap (frames raced across instances, or a resume in flight): fill from the store, in order.
+        sock.enqueue(() => this.fill(sock));
+      }
+    }
+  }
+
+  async fill(sock: ClientSocket): Promise<void> {
+    for (;;) {
+      const batch = await this.s.ctx.store.messagesAfter(sock.conversationId!, sock.lastSeqSent, 500);
+      for (const m of batch) {
+        // Live frames may have advanced the socket while this batch was read: skip what it has.
+        if (m.seq <= sock.lastSeqSent) continue;
+        if (m.seq !== sock.lastSeqSent + 1) return;
+        sock.lastSeqSent = m.seq;
+        sock.send(messageFrame(m));
+      }
+      if (batch.length < 500) return;
+    }
+  }
+
+  /** Once per socket and rep: the event and the connect-time check may both want to say it. */
+  sendAssigned(sock: ClientSocket, a: { conversationId: string; rep: RepCard }): void {
+    sock.waiting = false;
+    if (sock.assignedRepId === a.rep.id) return;
+    sock.assignedRepId = a.rep.id;
+    sock.routingFrames++;
+    sock.send(JSON.stringify({ type: 'assigned', conversation: a.conversationId, rep: { id: a.rep.id, username: a.rep.username, first_name: a.rep.firstName } }));
+  }
+
+  private onAssigned(e: Extract<BusEvent, { kind: 'assigned' }>): void {
+    this.s.metrics.conversationsAssigned.inc();
+    for (const sock of this.registry.conversation(e.conversationId)) {
+      if (sock.userId === e.customer.userId) {
+        this.sendAssigned(sock, e);
+        this.presence.customerBack(e.conversationId);
+      } else if (e.fromRep && sock.userId === e.fromRep.userId) {
+        sock.send(JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'transfer' }));
+        sock.close(CLOSE.normal, 'Transferred');
+      }
+    }
+    const toRep = JSON.stringify({ type: 'assigned', conversation: e.conversationId, customer: { id: e.customer.id, username: e.customer.username } });
+    for (const sock of this.registry.agents(e.rep.id)) {
+      sock.held.add(e.conversationId);
+      sock.routingFrames++;
+      sock.send(toRep);
+    }
+    if (e.fromRep) {
+      const frame = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'transfer' });
+      for (const sock of this.registry.agents(e.fromRep.id)) {
+        sock.held.delete(e.conversationId);
+        sock.routingFrames++;
+        sock.send(frame);
+      }
+    }
+  }
+
+  private onRequeued(e: Extract<BusEvent, { kind: 'requeued' }>): void {
+    const unassigned = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: e.reason });
+    const customers: ClientSocket[] = [];
+    for (const sock of [...this.registry.conversation(e.conversationId)]) {
+      if (sock.userId === e.customerUserId) customers.push(sock);
+      else if (e.rep && sock.userId === e.rep.userId) {
+        sock.send(unassigned);
+        sock.close(CLOSE.normal, 'Conversation requeued');
+      }
+    }
+    if (e.rep) {
+      for (const sock of this.registry.agents(e.rep.id)) {
+        sock.held.delete(e.conversationId);
+        sock.routingFrames++;
+        sock.send(unassigned);
+      }
+    }
+    if (customers.length === 0) {
+      this.presence.customerLeft(e.conversationId);
+      return;
+    }
+    // The customer hears `queued` with its place at once, so it always precedes a later `assigned`.
+    const estimate = this.s.queueViewer.estimateNow(e.position);
+    for (const sock of customers) {
+      sock.assignedRepId = undefined;
+      if (!sock.closed) this.markWaiting(sock, e.position, estimate);
+    }
+  }
+
+  private onClosed(e: Extract<BusEvent, { kind: 'closed' }>): void {
+    const closed = JSON.stringify({ type: 'closed', conversation: e.conversationId, by: e.by, reason: e.reason });
+    for (const sock of [...this.registry.conversation(e.conversationId)]) {
+      if (e.redirectId && sock.id === e.originSocket) sock.send(JSON.stringify({ type: 'redirect', redirect_id: e.redirectId }));
+      sock.waiting = false;
+      sock.send(closed);
+      sock.close(CLOSE.normal, 'Conversation closed');
+    }
+    this.presence.customerBack(e.conversationId);
+    if (e.repUserId !== null) {
+      const frame = JSON.stringify({ type: 'unassigned', conversation: e.conversationId, reason: 'closed' });
+      for (const sock of this.registry.user(e.repUserId)) {
+        if (sock.kind !== 'agent') continue;
+        sock.held.delete(e.conversationId);
+        sock.routingFrames++;
+        sock.send(frame);
+      }
+    }
+  }
+}

@@ -1,0 +1,229 @@
+// The SQL store, part one: the connection, accounts, refresh-token families and rep profiles.
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+import type { AppendMessage, AppendResult, NewUser, UserWithHash } from './port.ts';
+import { UsernameTaken } from './port.ts';
+import type { Identity, RepStatus, RepWithUser, Role, User } from '../domain/types.ts';
+import { isUniqueViolation, toRep, toUser } from './sql-rows.ts';
+
+export class SqlAccountStore {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+    protected readonly onClose: () => Promise<void> = async () => {},
+    /** SQLite's group-committing writer for chat messages; PostgreSQL uses the transaction below. */
+    protected readonly messageWriter?: { append(m: AppendMessage): Promise<AppendResult> },
+  ) {}
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+    await this.db.destroy();
+  }
+
+  // ---- accounts
+
+  protected async insertUser(trx: Transaction<Database>, u: NewUser, role: Role): Promise<User> {
+    try {
+      const row = await trx
+        .insertInto('users')
+        .values({
+          username: u.username,
+          email: u.email,
+          first_name: u.firstName,
+          last_name: u.lastName,
+          password_hash: u.passwordHash,
+          role,
+          created_at: Date.now(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toUser(row);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new UsernameTaken();
+      throw err;
+    }
+  }
+
+  protected async withUniqueCheck<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      // PostgreSQL reports the violation on the insert; a concurrent commit can surface it at COMMIT too.
+      if (isUniqueViolation(err)) throw new UsernameTaken();
+      throw err;
+    }
+  }
+
+  createCustomer(u: NewUser, phoneNumber: number) {
+    return this.withUniqueCheck(() =>
+      this.db.transaction().execute(async (trx) => {
+        const user = await this.insertUser(trx, u, 'customer');
+        const p = await trx.insertInto('customer_profiles').values({ user_id: user.id, phone_number: phoneNumber }).returningAll().executeTakeFirstOrThrow();
+        return { user, profile: { id: Number(p.id), userId: user.id, phoneNumber: Number(p.phone_number) } };
+      }),
+    );
+  }
+
+  createRep(u: NewUser, maxCapacity: number) {
+    return this.withUniqueCheck(() =>
+      this.db.transaction().execute(async (trx) => {
+        const user = await this.insertUser(trx, u, 'rep');
+        const p = await trx
+          .insertInto('rep_profiles')
+          .values({ user_id: user.id, max_capacity: maxCapacity, status: 'online' })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return { user, profile: toRep(p) };
+      }),
+    );
+  }
+
+  createAdmin(u: NewUser) {
+    return this.withUniqueCheck(() => this.db.transaction().execute((trx) => this.insertUser(trx, u, 'admin')));
+  }
+
+  async findUserByUsername(username: string): Promise<UserWithHash | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
+  }
+
+  /** One round trip: every authenticated request and socket asks it. */
+  async getIdentity(userId: number): Promise<Identity | undefined> {
+    const row = await this.db
+      .selectFrom('users as u')
+      .leftJoin('customer_profiles as c', 'c.user_id', 'u.id')
+      .leftJoin('rep_profiles as r', 'r.user_id', 'u.id')
+      .selectAll('u')
+      .select([
+        'c.id as c_id',
+        'c.phone_number as c_phone_number',
+        'r.id as r_id',
+        'r.max_capacity as r_max_capacity',
+        'r.status as r_status',
+        'r.load as r_load',
+        'r.last_assigned_at as r_last_assigned_at',
+        'r.watched as r_watched',
+        'r.offline_reason as r_offline_reason',
+      ])
+      .where('u.id', '=', userId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const user = toUser(row);
+    if (user.role === 'customer' && row.c_id !== null) {
+      return { user, customer: { id: Number(row.c_id), userId, phoneNumber: Number(row.c_phone_number) } };
+    }
+    if (user.role === 'rep' && row.r_id !== null) {
+      const rep = toRep({
+        id: row.r_id,
+        user_id: userId,
+        max_capacity: row.r_max_capacity!,
+        status: row.r_status!,
+        load: row.r_load!,
+        last_assigned_at: row.r_last_assigned_at,
+        watched: row.r_watched!,
+        offline_reason: row.r_offline_reason,
+      });
+      return { user, rep };
+    }
+    return { user };
+  }
+
+  async getCustomer(customerId: number) {
+    const r = await this.db
+      .selectFrom('customer_profiles as p')
+      .innerJoin('users as u', 'u.id', 'p.user_id')
+      .selectAll('u')
+      .select(['p.id as profile_id', 'p.phone_number'])
+      .where('p.id', '=', customerId)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const user = toUser(r);
+    return { profile: { id: Number(r.profile_id), userId: user.id, phoneNumber: Number(r.phone_number) }, user };
+  }
+
+  async bumpTokenEpoch(userId: number): Promise<void> {
+    await this.db.updateTable('users').set({ token_epoch: sql`token_epoch + 1` }).where('id', '=', userId).execute();
+  }
+
+  // ---- refresh tokens
+
+  async insertRefreshToken(t: { jti: string; familyId: string; userId: number; expiresAt: number }): Promise<void> {
+    await this.db.insertInto('refresh_tokens').values({ jti: t.jti, family_id: t.familyId, user_id: t.userId, expires_at: t.expiresAt }).execute();
+  }
+
+  async consumeRefreshToken(jti: string, now: number) {
+    const used = await this.db
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('jti', '=', jti)
+      .where('used_at', 'is', null)
+      .where('revoked', '=', 0)
+      .where('expires_at', '>', now)
+      .returning(['family_id', 'user_id'])
+      .executeTakeFirst();
+    if (used) return { kind: 'ok' as const, familyId: used.family_id, userId: Number(used.user_id) };
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .select(['family_id', 'user_id', 'used_at', 'revoked'])
+      .where('jti', '=', jti)
+      .executeTakeFirst();
+    if (!row) return { kind: 'unknown' as const };
+    const replayed = row.used_at !== null || Number(row.revoked) !== 0;
+    return { kind: replayed ? ('reused' as const) : ('expired' as const), familyId: row.family_id, userId: Number(row.user_id) };
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.db.updateTable('refresh_tokens').set({ revoked: 1 }).where('family_id', '=', familyId).execute();
+  }
+
+  async revokeUserTokens(userId: number): Promise<void> {
+    await this.db.updateTable('refresh_tokens').set({ revoked: 1 }).where('user_id', '=', userId).execute();
+  }
+
+  // ---- reps
+
+  protected repWithUserQuery() {
+    return this.db
+      .selectFrom('rep_profiles as r')
+      .innerJoin('users as u', 'u.id', 'r.user_id')
+      .selectAll('r')
+      .select(['u.username', 'u.email', 'u.first_name', 'u.last_name', 'u.role', 'u.token_epoch', 'u.password_hash', 'u.created_at']);
+  }
+
+  protected toRepWithUser(r: any): RepWithUser {
+    return {
+      ...toRep(r),
+      user: toUser({ ...r, id: r.user_id }),
+    };
+  }
+
+  async getRep(repId: number): Promise<RepWithUser | undefined> {
+    const r = await this.repWithUserQuery().where('r.id', '=', repId).executeTakeFirst();
+    return r ? this.toRepWithUser(r) : undefined;
+  }
+
+  async listReps(): Promise<RepWithUser[]> {
+    const rows = await this.repWithUserQuery().orderBy('r.id').execute();
+    return rows.map((r) => this.toRepWithUser(r));
+  }
+
+  async updateRep(repId: number, patch: { status?: RepStatus; maxCapacity?: number; watched?: boolean; offlineReason?: 'manual' | 'presence' }) {
+    const set: Record<string, unknown> = {};
+    if (patch.status !== undefined) {
+      set.status = patch.status;
+      set.offline_reason = patch.status === 'offline' ? (patch.offlineReason ?? 'manual') : null;
+    }
+    if (patch.maxCapacity !== undefined) set.max_capacity = patch.maxCapacity;
+    if (patch.watched !== undefined) set.watched = patch.watched ? 1 : 0;
+    if (Object.keys(set).length === 0) {
+      const r = await this.db.selectFrom('rep_profiles').selectAll().where('id', '=', repId).executeTakeFirst();
+      return r ? toRep(r) : undefined;
+    }
+    const r = await this.db.updateTable('rep_profiles').set(set).where('id', '=', repId).returningAll().executeTakeFirst();
+    return r ? toRep(r) : undefined;
+  }
+}

@@ -1,0 +1,189 @@
+// The SQL store, part two: conversations (reads and scoped lists) and chat messages (append, history pages).
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+import type { AppendMessage, AppendResult, ConversationScope } from './port.ts';
+import type { Conversation, ConversationWithLatest } from '../domain/types.ts';
+import { statesAllowing } from '../domain/conversation.ts';
+import { isUniqueViolation, toConversation, toMessage, type MessageJoinRow } from './sql-rows.ts';
+import { SqlAccountStore } from './sql-accounts.ts';
+import { uuidv7 } from './uuid.ts';
+
+const OPEN_FOR_MESSAGES: string[] = statesAllowing('message');
+
+export class SqlConversationStore extends SqlAccountStore {
+  // ---- conversations
+
+  async createConversation(customerId: number, now: number): Promise<Conversation> {
+    const row = await this.db
+      .insertInto('conversations')
+      .values({ id: uuidv7(now), customer_id: customerId, status: 'new', created_at: now } as any)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return toConversation(row);
+  }
+
+  async getConversation(id: string): Promise<Conversation | undefined> {
+    const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toConversation(row) : undefined;
+  }
+
+  protected withLatestQuery() {
+    return this.db
+      .selectFrom('conversations as c')
+      .leftJoin('messages as m', (j) => j.onRef('m.conversation_id', '=', 'c.id').onRef('m.seq', '=', 'c.last_seq'))
+      .leftJoin('users as mu', 'mu.id', 'm.author_id')
+      .selectAll('c')
+      .select([
+        'm.id as m_id',
+        'm.author_id as m_author_id',
+        'm.text as m_text',
+        'm.seq as m_seq',
+        'm.client_id as m_client_id',
+        'm.timestamp as m_timestamp',
+        'mu.username as m_username',
+      ]);
+  }
+
+  protected toWithLatest(r: any): ConversationWithLatest {
+    const latestMessage =
+      r.m_id === null || r.m_id === undefined
+        ? null
+        : toMessage({
+            id: r.m_id,
+            conversation_id: r.id,
+            author_id: r.m_author_id,
+            text: r.m_text,
+            seq: r.m_seq,
+            client_id: r.m_client_id,
+            timestamp: r.m_timestamp,
+            username: r.m_username,
+          });
+    return { ...toConversation(r), latestMessage };
+  }
+
+  async getConversationWithLatest(id: string) {
+    const r = await this.withLatestQuery().where('c.id', '=', id).executeTakeFirst();
+    return r ? this.toWithLatest(r) : undefined;
+  }
+
+  protected scoped<Q extends { where: (...a: any[]) => any }>(q: Q, scope: ConversationScope): Q {
+    if (scope.kind === 'customer') return q.where('c.customer_id', '=', scope.customerId);
+    if (scope.kind === 'rep') {
+      if (!scope.history) return q.where('c.rep_id', '=', scope.repId).where('c.status', '=', 'assigned');
+      return q.where((eb: any) =>
+        eb.or([
+          eb('c.rep_id', '=', scope.repId),
+          eb.exists(
+            eb
+              .selectFrom('conversation_holders as h')
+              .select('h.rep_id')
+              .whereRef('h.conversation_id', '=', 'c.id')
+              .where('h.rep_id', '=', scope.repId),
+          ),
+        ]),
+      );
+    }
+    return q;
+  }
+
+  async listConversations(scope: ConversationScope, page?: { limit: number; offset: number }) {
+    let q = this.scoped(this.withLatestQuery(), scope).orderBy('c.created_at', 'desc').orderBy('c.id', 'desc');
+    if (page) q = q.limit(page.limit).offset(page.offset);
+    const rows = await q.execute();
+    return rows.map((r: any) => this.toWithLatest(r));
+  }
+
+  async countConversations(scope: ConversationScope): Promise<number> {
+    const q = this.scoped(this.db.selectFrom('conversations as c').select((eb) => eb.fn.countAll<number>().as('n')), scope);
+    const row = await q.executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async hasHeld(conversationId: string, repId: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('conversation_holders')
+      .select('rep_id')
+      .where('conversation_id', '=', conversationId)
+      .where('rep_id', '=', repId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  // ---- messages
+
+  protected messageQuery(db: Kysely<Database> | Transaction<Database> = this.db) {
+    return db
+      .selectFrom('messages as m')
+      .innerJoin('users as u', 'u.id', 'm.author_id')
+      .select(['m.id', 'm.conversation_id', 'm.author_id', 'm.text', 'm.seq', 'm.client_id', 'm.timestamp', 'u.username']);
+  }
+
+  protected async findByClientId(db: Kysely<Database> | Transaction<Database>, conversationId: string, clientId: string) {
+    const r = await this.messageQuery(db).where('m.conversation_id', '=', conversationId).where('m.client_id', '=', clientId).executeTakeFirst();
+    return r ? toMessage(r as MessageJoinRow) : undefined;
+  }
+
+  async appendMessage(m: AppendMessage): Promise<AppendResult> {
+    if (this.messageWriter) return this.messageWriter.append(m);
+    if (this.dialect === 'postgres') return this.appendMessagePg(m);
+    throw new Error('SQLite appends go through the message writer (see store/open.ts).');
+  }
+
+  /**
+   * PostgreSQL in one round trip: the seq bump and the insert are one statement, so a failure (a racing
+   * duplicate client_id hitting the unique index) undoes the bump as well and no seq is skipped.
+   */
+  protected async appendMessagePg(m: AppendMessage): Promise<AppendResult> {
+    try {
+      const { rows } = await sql<{ id: number; seq: number }>`
+        with bumped as (
+          update conversations set last_seq = last_seq + 1
+           where id = ${m.conversationId}
+             and status = any(${OPEN_FOR_MESSAGES})
+             and (${m.repId ?? null}::bigint is null or (rep_id = ${m.repId ?? null} and status = 'assigned'))
+             and (${m.clientId}::text is null or not exists (
+                   select 1 from messages where conversation_id = ${m.conversationId} and client_id = ${m.clientId}))
+          returning last_seq
+        )
+        insert into messages (conversation_id, author_id, text, seq, client_id, timestamp)
+        select ${m.conversationId}, ${m.authorId}, ${m.text}, last_seq, ${m.clientId}, ${m.timestamp} from bumped
+        returning id, seq`.execute(this.db);
+      if (rows.length === 1) {
+        const username =
+          m.username ?? (await this.db.selectFrom('users').select('username').where('id', '=', m.authorId).executeTakeFirstOrThrow()).username;
+        return {
+          kind: 'stored',
+          message: { id: Number(rows[0].id), conversationId: m.conversationId, authorId: m.authorId, username, text: m.text, seq: Number(rows[0].seq), clientId: m.clientId, timestamp: m.timestamp },
+        };
+      }
+    } catch (err) {
+      if (!(m.clientId !== null && isUniqueViolation(err))) throw err;
+    }
+    // Nothing inserted: a duplicate client_id, or the conversation is not open.
+    if (m.clientId !== null) {
+      const existing = await this.findByClientId(this.db, m.conversationId, m.clientId);
+      if (existing) return { kind: 'duplicate', message: existing };
+    }
+    const c = await this.db.selectFrom('conversations').select('status').where('id', '=', m.conversationId).executeTakeFirst();
+    return { kind: 'refused', status: c?.status ?? null };
+  }
+
+  async listMessages(conversationId: string, page: { beforeSeq?: number; limit?: number } = {}) {
+    let q = this.messageQuery().where('m.conversation_id', '=', conversationId);
+    if (page.beforeSeq !== undefined) q = q.where('m.seq', '<', page.beforeSeq);
+    q = q.orderBy('m.seq', 'desc');
+    if (page.limit !== undefined) q = q.limit(page.limit);
+    const rows = await q.execute();
+    return rows.map((r) => toMessage(r as MessageJoinRow));
+  }
+
+  async messagesAfter(conversationId: string, afterSeq: number, limit = 10000) {
+    const rows = await this.messageQuery()
+      .where('m.conversation_id', '=', conversationId)
+      .where('m.seq', '>', afterSeq)
+      .orderBy('m.seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => toMessage(r as MessageJoinRow));
+  }
+}
