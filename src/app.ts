@@ -23,6 +23,7 @@ import { conversationRoutes } from './http/routes/conversations.ts';
 import { repRoutes } from './http/routes/reps.ts';
 import { queueRoutes } from './http/routes/queue.ts';
 import { opsRoutes } from './http/routes/ops.ts';
+import { adminUserRoutes } from './http/routes/admin-users.ts';
 import { Gateway } from './realtime/gateway.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
 import type { Redis } from 'ioredis';
@@ -154,6 +155,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     await conversationRoutes(scope, services);
     await repRoutes(scope, services);
     await queueRoutes(scope, services);
+    await adminUserRoutes(scope, services);
     await opsRoutes(scope, services, { store: () => deps.store.ping(), ...(deps.readiness ?? {}) });
     await gateway.start(scope);
   });

@@ -24,6 +24,9 @@ export interface Config {
   logLevel: string;
   metricsToken: string | undefined;
   production: boolean;
+  /** 'open': anyone may register a rep (the original API); 'admin': only an admin's token may. */
+  repRegistration: 'open' | 'admin';
+  maxRepCapacity: number;
 }
 
 export class ConfigError extends Error {
@@ -71,6 +74,14 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return def;
+  const v = raw.trim().toLowerCase();
+  if (!(values as readonly string[]).includes(v)) throw new ConfigError(name, `must be one of ${values.join(', ')}, got "${raw}"`);
+  return v as T;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const logLevel = (env.LOG_LEVEL ?? 'info').trim();
@@ -104,6 +115,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     metricsToken: env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN,
     production,
+    repRegistration: oneOf(env, 'REP_REGISTRATION', ['open', 'admin'] as const, production ? 'admin' : 'open'),
+    maxRepCapacity: int(env, 'MAX_REP_CAPACITY', 100, 1, 10_000),
   };
 }
 

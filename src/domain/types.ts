@@ -13,6 +13,8 @@ export interface User {
   lastName: string;
   role: Role;
   tokenEpoch: number;
+  /** False once an admin deactivated the account: no login, refresh or token use. */
+  isActive: boolean;
 }
 
 export interface CustomerProfile {

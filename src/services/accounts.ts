@@ -39,6 +39,13 @@ export class Accounts {
     return this.store.createRep(await this.newUser(u, password), maxCapacity).catch((e) => this.taken(e));
   }
 
+  /** An admin sets a new password: every session the account had ends. */
+  async resetPassword(userId: number, password: string): Promise<boolean> {
+    if (!(await this.store.setPasswordHash(userId, await hashPassword(password)))) return false;
+    await this.bus.publish({ kind: 'logout', userId });
+    return true;
+  }
+
   async createAdmin(username: string, password: string, email = '') {
     return this.store.createAdmin(await this.newUser({ username, email, first_name: '', last_name: '' }, password)).catch((e) => this.taken(e));
   }
@@ -54,7 +61,8 @@ export class Accounts {
     const user = await this.store.findUserByUsername(username);
     // Hash even for an unknown user, so that the answer's timing does not tell which usernames exist.
     const ok = await verifyPassword(password, user ? user.passwordHash : await dummyHash());
-    if (!user || !ok) throw unauthorized('No active account found with the given credentials', 'authentication_failed');
+    // A deactivated account gets the same answer as a wrong password (DRF's wording says as much).
+    if (!user || !ok || !user.isActive) throw unauthorized('No active account found with the given credentials', 'authentication_failed');
     return this.issue(user.id, user.role, user.tokenEpoch, randomUUID());
   }
 
@@ -72,7 +80,7 @@ export class Accounts {
       throw unauthorized('Token is invalid or expired', 'token_not_valid');
     }
     const identity = await this.store.getIdentity(claims.userId);
-    if (!identity) throw unauthorized('Token is invalid or expired', 'token_not_valid');
+    if (!identity || !identity.user.isActive) throw unauthorized('Token is invalid or expired', 'token_not_valid');
     return this.issue(identity.user.id, identity.user.role, identity.user.tokenEpoch, claims.familyId);
   }
 
@@ -92,7 +100,7 @@ export class Accounts {
       throw err;
     }
     const identity = await this.store.getIdentity(claims.userId);
-    if (!identity || identity.user.tokenEpoch !== claims.epoch || identity.user.role !== claims.role) {
+    if (!identity || !identity.user.isActive || identity.user.tokenEpoch !== claims.epoch || identity.user.role !== claims.role) {
       throw unauthorized('Given token not valid for any token type', 'token_not_valid');
     }
     return identity;

@@ -11,6 +11,7 @@ import type {
   RepProfile,
   RepStatus,
   RepWithUser,
+  Role,
   User,
 } from '../domain/types.ts';
 
@@ -24,6 +25,20 @@ export interface NewUser {
 
 export interface UserWithHash extends User {
   passwordHash: string;
+}
+
+/** A user as the admin console lists it: the account and the id of its customer or rep profile. */
+export interface UserWithProfile {
+  user: User;
+  profileId: number | null;
+}
+
+export interface UserQuery {
+  role?: Role;
+  /** A substring of the username, email or name, matched case-insensitively. */
+  q?: string;
+  limit: number;
+  offset: number;
 }
 
 export type ConversationScope =
@@ -69,6 +84,15 @@ export interface Store {
   getIdentity(userId: number): Promise<Identity | undefined>;
   getCustomer(customerId: number): Promise<{ profile: CustomerProfile; user: User } | undefined>;
   bumpTokenEpoch(userId: number): Promise<void>;
+  listUsers(query: UserQuery): Promise<UserWithProfile[]>;
+  getUserWithProfile(userId: number): Promise<UserWithProfile | undefined>;
+  /**
+   * Activates or deactivates an account. Both bump the token epoch and revoke every refresh token in the
+   * same transaction, so no token issued before the change outlives it.
+   */
+  setUserActive(userId: number, active: boolean): Promise<User | undefined>;
+  /** Replaces the password hash; like deactivation, it ends every session the account had. */
+  setPasswordHash(userId: number, passwordHash: string): Promise<boolean>;
 
   // Refresh-token families
   insertRefreshToken(t: { jti: string; familyId: string; userId: number; expiresAt: number }): Promise<void>;

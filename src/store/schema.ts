@@ -12,6 +12,8 @@ export interface UsersTable {
   role: string;
   token_epoch: Generated<number>;
   created_at: number;
+  /** 0 once an admin deactivated the account. */
+  is_active: Generated<number>;
 }
 
 export interface CustomerProfilesTable {

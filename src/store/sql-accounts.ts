@@ -1,7 +1,7 @@
 // The SQL store, part one: the connection, accounts, refresh-token families and rep profiles.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
-import type { AppendMessage, AppendResult, NewUser, UserWithHash } from './port.ts';
+import type { AppendMessage, AppendResult, NewUser, UserQuery, UserWithHash, UserWithProfile } from './port.ts';
 import { UsernameTaken } from './port.ts';
 import type { Identity, RepStatus, RepWithUser, Role, User } from '../domain/types.ts';
 import { isUniqueViolation, toRep, toUser } from './sql-rows.ts';
@@ -149,6 +149,65 @@ export class SqlAccountStore {
     await this.db.updateTable('users').set({ token_epoch: sql`token_epoch + 1` }).where('id', '=', userId).execute();
   }
 
+  protected usersWithProfileQuery() {
+    return this.db
+      .selectFrom('users as u')
+      .leftJoin('customer_profiles as c', 'c.user_id', 'u.id')
+      .leftJoin('rep_profiles as r', 'r.user_id', 'u.id')
+      .selectAll('u')
+      .select(['c.id as c_id', 'r.id as r_id']);
+  }
+
+  private toUserWithProfile(row: any): UserWithProfile {
+    const profileId = row.c_id ?? row.r_id;
+    return { user: toUser(row), profileId: profileId === null || profileId === undefined ? null : Number(profileId) };
+  }
+
+  async listUsers(query: UserQuery): Promise<UserWithProfile[]> {
+    let q = this.usersWithProfileQuery();
+    if (query.role) q = q.where('u.role', '=', query.role);
+    if (query.q) {
+      // LIKE's wildcards in the search text match themselves.
+      const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = (col: string) => sql<boolean>`lower(${sql.ref(col)}) like ${pattern} escape '\\'`;
+      q = q.where((eb) => eb.or([like('u.username'), like('u.email'), like('u.first_name'), like('u.last_name')]));
+    }
+    const rows = await q.orderBy('u.id').limit(query.limit).offset(query.offset).execute();
+    return rows.map((r) => this.toUserWithProfile(r));
+  }
+
+  async getUserWithProfile(userId: number): Promise<UserWithProfile | undefined> {
+    const row = await this.usersWithProfileQuery().where('u.id', '=', userId).executeTakeFirst();
+    return row ? this.toUserWithProfile(row) : undefined;
+  }
+
+  async setUserActive(userId: number, active: boolean): Promise<User | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .updateTable('users')
+        .set({ is_active: active ? 1 : 0, token_epoch: sql`token_epoch + 1` })
+        .where('id', '=', userId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!row) return undefined;
+      await trx.updateTable('refresh_tokens').set({ revoked: 1 }).where('user_id', '=', userId).execute();
+      return toUser(row);
+    });
+  }
+
+  async setPasswordHash(userId: number, passwordHash: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('users')
+        .set({ password_hash: passwordHash, token_epoch: sql`token_epoch + 1` })
+        .where('id', '=', userId)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await trx.updateTable('refresh_tokens').set({ revoked: 1 }).where('user_id', '=', userId).execute();
+      return true;
+    });
+  }
+
   // ---- refresh tokens
 
   async insertRefreshToken(t: { jti: string; familyId: string; userId: number; expiresAt: number }): Promise<void> {
@@ -191,7 +250,7 @@ export class SqlAccountStore {
       .selectFrom('rep_profiles as r')
       .innerJoin('users as u', 'u.id', 'r.user_id')
       .selectAll('r')
-      .select(['u.username', 'u.email', 'u.first_name', 'u.last_name', 'u.role', 'u.token_epoch', 'u.password_hash', 'u.created_at']);
+      .select(['u.username', 'u.email', 'u.first_name', 'u.last_name', 'u.role', 'u.token_epoch', 'u.password_hash', 'u.created_at', 'u.is_active']);
   }
 
   protected toRepWithUser(r: any): RepWithUser {

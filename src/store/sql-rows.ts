@@ -16,6 +16,7 @@ export const toUser = (r: Selectable<UsersTable>): User => ({
   lastName: r.last_name,
   role: r.role as Role,
   tokenEpoch: Number(r.token_epoch),
+  isActive: Number(r.is_active ?? 1) === 1,
 });
 
 export const toRep = (r: Selectable<RepProfilesTable>): RepProfile => ({

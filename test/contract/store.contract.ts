@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { UsernameTaken, type ConversationScope, type NewUser, type Store } from '../../src/store/port.ts';
 import type { Conversation, CustomerProfile, RepProfile, User } from '../../src/domain/types.ts';
+import { adminAccountCases } from './store-admin-accounts.contract.ts';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -59,6 +60,8 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
     const loadOf = async (repId: number) => (await store.getRep(repId))!.load;
 
     // ---- accounts
+
+    adminAccountCases(() => store);
 
     describe('accounts', () => {
       it('creates a customer with its profile and reads it back', async () => {

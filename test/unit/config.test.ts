@@ -44,6 +44,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       metricsToken: undefined,
       production: false,
+      repRegistration: 'open',
+      maxRepCapacity: 100,
     });
   });
 
@@ -80,6 +82,8 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       METRICS_TOKEN: 'm',
       NODE_ENV: 'production',
+      REP_REGISTRATION: 'open',
+      MAX_REP_CAPACITY: '50',
     });
     assert.deepEqual(c, {
       port: 9000,
@@ -102,6 +106,8 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       metricsToken: 'm',
       production: true,
+      repRegistration: 'open',
+      maxRepCapacity: 50,
     });
   });
 

@@ -26,10 +26,30 @@ const MaxCapacity = IntegerLike(10_000, 4);
 // The schema has already bounded both forms (the integer's maximum, the string's digits).
 const toInt = (v: number | string): number => (typeof v === 'number' ? v : Number(v.trim()));
 const RegisterCustomer = Type.Object({ user: UserInput, phone_number: PhoneNumber, password: Password, password1: Password });
-const RegisterRep = Type.Object({ user: UserInput, max_capacity: MaxCapacity, password: Password, password1: Password });
+export const RegisterRep = Type.Object({ user: UserInput, max_capacity: MaxCapacity, password: Password, password1: Password });
 const Credentials = Type.Object({ username: Type.String({ minLength: 1, maxLength: 150 }), password: Type.String({ minLength: 1, maxLength: 1024 }) });
 const TokenPair = Type.Object({ access: Type.String(), refresh: Type.String() });
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 429: ErrorSchema };
+export const RegisteredRepSchema = Type.Object({ id: Type.Integer(), user: UserSchema, max_capacity: Type.Integer(), status: Type.String(), load: Type.Integer() });
+export type RegisterRepBody = { user: UserIn; max_capacity: number | string; password: string; password1: string };
+
+/** A capacity above MAX_REP_CAPACITY is refused the way DRF refuses a field. */
+export function checkCapacity(s: AppServices, capacity: number): void {
+  if (capacity > s.config.maxRepCapacity) {
+    const msg = `Ensure this value is less than or equal to ${s.config.maxRepCapacity}.`;
+    throw badRequest(msg, { max_capacity: [msg] });
+  }
+}
+
+/** Registration of a rep, shared by the original's open route and the admin route. */
+export async function createRepAccount(s: AppServices, body: RegisterRepBody) {
+  checkPasswords(body);
+  const capacity = toInt(body.max_capacity);
+  checkCapacity(s, capacity);
+  const { user, profile } = await s.accounts.registerRep(normUser(body.user), body.password, capacity);
+  await registerRep(s.ctx, profile);
+  return { id: profile.id, user: userJson(user), max_capacity: profile.maxCapacity, status: profile.status, load: profile.load };
+}
 
 type UserIn = { username: string; email?: string; first_name?: string; last_name?: string };
 const normUser = (u: UserIn) => ({ username: u.username, email: u.email ?? '', first_name: u.first_name ?? '', last_name: u.last_name ?? '' });
@@ -56,15 +76,15 @@ export async function accountRoutes(app: FastifyInstance, s: AppServices): Promi
     },
   );
 
-  app.post<{ Body: { user: UserIn; max_capacity: number | string; password: string; password1: string } }>(
+  // REP_REGISTRATION=admin: a rep is routed real customers' chats, so only an admin may create one.
+  const repRegistrationGuard = s.config.repRegistration === 'admin' ? [requireAuth(s.accounts, ['admin'])] : [];
+  app.post<{ Body: RegisterRepBody }>(
     '/api/register_customer_rep/',
-    { onRequest: registerLimit, schema: { tags: ['accounts'], body: RegisterRep, response: { 201: Type.Object({ id: Type.Integer(), user: UserSchema, max_capacity: Type.Integer(), status: Type.String(), load: Type.Integer() }), ...errors } } },
-    async (req, reply) => {
-      checkPasswords(req.body);
-      const { user, profile } = await s.accounts.registerRep(normUser(req.body.user), req.body.password, toInt(req.body.max_capacity));
-      await registerRep(s.ctx, profile);
-      return reply.status(201).send({ id: profile.id, user: userJson(user), max_capacity: profile.maxCapacity, status: profile.status, load: profile.load });
+    {
+      onRequest: [registerLimit, ...repRegistrationGuard],
+      schema: { tags: ['accounts'], body: RegisterRep, response: { 201: RegisteredRepSchema, ...errors, 403: ErrorSchema } },
     },
+    async (req, reply) => reply.status(201).send(await createRepAccount(s, req.body)),
   );
 
   for (const path of ['/auth/token/', '/auth/login/']) {

@@ -6,6 +6,7 @@ import { forbidden } from '../../domain/errors.ts';
 import { identityOf, requireAuth } from '../auth.ts';
 import { ErrorSchema, repJson, RepSchema, repWithUserJson } from '../representations.ts';
 import { updateRepSettings } from '../../services/reps.ts';
+import { checkCapacity } from './accounts.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
 
@@ -34,6 +35,7 @@ export async function repRoutes(app: FastifyInstance, s: AppServices): Promise<v
     async (req) => {
       const id = identityOf(req);
       if (!id.rep) throw forbidden();
+      if (req.body.max_capacity !== undefined) checkCapacity(s, req.body.max_capacity);
       const rep = await updateRepSettings(s.ctx, id.rep.id, { maxCapacity: req.body.max_capacity, status: req.body.status });
       return repJson(id.user, rep);
     },

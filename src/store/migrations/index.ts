@@ -3,6 +3,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as initial from './001_initial.ts';
 import * as settings from './002_settings.ts';
 import * as offlineReason from './003_offline_reason.ts';
+import * as userActive from './004_user_active.ts';
 
 export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
   return {
@@ -11,6 +12,7 @@ export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProv
         '001_initial': { up: (db: Kysely<any>) => initial.up(db, dialect) },
         '002_settings': { up: (db: Kysely<any>) => settings.up(db) },
         '003_offline_reason': { up: (db: Kysely<any>) => offlineReason.up(db) },
+        '004_user_active': { up: (db: Kysely<any>) => userActive.up(db) },
       };
     },
   };

@@ -1,0 +1,28 @@
+// Configuration of the account protections: who may register a rep and the capacity cap.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+const SECRET = 'x'.repeat(32);
+
+function rejects(env: Record<string, string>, variable: string): void {
+  assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.variable === variable);
+}
+
+describe('account protection settings', () => {
+  it('REP_REGISTRATION defaults to admin in production and open elsewhere; a bad value is refused', () => {
+    assert.equal(loadConfig({}).repRegistration, 'open');
+    assert.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'm'.repeat(32) }).repRegistration, 'admin');
+    assert.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'm'.repeat(32), REP_REGISTRATION: 'open' }).repRegistration, 'open');
+    assert.equal(loadConfig({ REP_REGISTRATION: 'ADMIN' }).repRegistration, 'admin');
+    rejects({ REP_REGISTRATION: 'closed' }, 'REP_REGISTRATION');
+  });
+
+  it('MAX_REP_CAPACITY defaults to 100, within 1-10000', () => {
+    assert.equal(loadConfig({}).maxRepCapacity, 100);
+    assert.equal(loadConfig({ MAX_REP_CAPACITY: '7' }).maxRepCapacity, 7);
+    rejects({ MAX_REP_CAPACITY: '0' }, 'MAX_REP_CAPACITY');
+    rejects({ MAX_REP_CAPACITY: '10001' }, 'MAX_REP_CAPACITY');
+    rejects({ MAX_REP_CAPACITY: 'many' }, 'MAX_REP_CAPACITY');
+  });
+});
