@@ -11,6 +11,7 @@ import { redactUrl } from './app.ts';
 import { sharedSetting } from './store/settings.ts';
 import type { SqlStore } from './store/sql-store.ts';
 import { randomBytes } from 'node:crypto';
+import { reportListening } from './report-listening.ts';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
       logger: loggerOptions(config),
     });
     await app.listen({ port: config.port, host: config.host });
+    reportListening(app.server.address());
     onSignals(async () => {
       await gateway.drain();
       await app.close();

@@ -10,6 +10,7 @@ import { RedisBus } from './bus/redis-bus.ts';
 import { RedisRouter } from './routing/redis/redis-router.ts';
 import { RedisPresence } from './realtime/redis-presence.ts';
 import { RoutingReconciler } from './services/reconcile.ts';
+import { reportListening } from './report-listening.ts';
 
 export interface ScaledOutHandle {
   drain(): Promise<void>;
@@ -60,6 +61,7 @@ export async function startScaledOut(
   );
   reconciler.start(2000);
   await app.listen({ port: config.port, host: config.host });
+  reportListening(app.server.address());
   return {
     async drain() {
       reconciler.stop();

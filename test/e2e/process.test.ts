@@ -2,39 +2,39 @@
 // variable, and SIGTERM drains with 1012 and exit code 0.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startInstance } from '../helpers/processes.ts';
+import { runToExit, startInstance } from '../helpers/processes.ts';
 import { createTempDatabase, requirePostgres } from '../helpers/pg.ts';
 import { chatPath, connect, openConversation, registerCustomer, registerRep } from '../helpers/client.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-function runOnce(env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
-}
+// The exit codes main.ts documents: 2 for a configuration error, 3 for a refused second instance. A
+// timeout or a crash (exit 1) is neither, so it fails these cases.
+const CONFIG_ERROR = 2;
+const INSTANCE_REFUSED = 3;
 
 describe('process', () => {
-  it('refuses a bad configuration value, naming the variable', () => {
-    for (const [name, value] of [['PORT', 'eighty'], ['REP_GRACE_MS', '-5'], ['DATABASE_URL', 'mysql://x'], ['TRUST_PROXY', 'maybe'], ['LOG_LEVEL', 'loud']]) {
-      const r = runOnce({ [name]: value, DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-cfg-')) });
-      assert.notEqual(r.status, 0);
-      assert.match(r.stderr, new RegExp(name), `${name}=${value}: ${r.stderr}`);
-    }
-    const prod = runOnce({ NODE_ENV: 'production', JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-cfg-')) });
-    assert.notEqual(prod.status, 0);
-    assert.match(prod.stderr, /JWT_SECRET/);
+  it('refuses a bad configuration value, naming the variable', { timeout: 180_000 }, async () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      ...[['PORT', 'eighty'], ['REP_GRACE_MS', '-5'], ['DATABASE_URL', 'mysql://x'], ['TRUST_PROXY', 'maybe'], ['LOG_LEVEL', 'loud']].map(([name, value]): [Record<string, string>, string] => [{ [name]: value }, name]),
+      [{ NODE_ENV: 'production', JWT_SECRET: '' }, 'JWT_SECRET'],
+    ];
+    // Side by side: each start costs seconds of TypeScript loading on a busy machine.
+    const results = await Promise.all(cases.map(([env]) => runToExit({ ...env, DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-cfg-')) }, 120_000)));
+    results.forEach((r, i) => {
+      const [env, name] = cases[i];
+      assert.equal(r.code, CONFIG_ERROR, `${JSON.stringify(env)}: ${r.output}`);
+      assert.match(r.stderr, new RegExp(name), `${JSON.stringify(env)}: ${r.stderr}`);
+    });
   });
 
   it('refuses a second process on the same DATA_DIR with a clear message', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sb-lock-'));
     const first = await startInstance({ DATA_DIR: dataDir });
     try {
-      const second = runOnce({ DATA_DIR: dataDir, PORT: '0' });
-      assert.notEqual(second.status, 0);
+      const second = await runToExit({ DATA_DIR: dataDir, PORT: '0' });
+      assert.equal(second.code, INSTANCE_REFUSED, second.output);
       assert.match(second.stderr, /REDIS_URL|another switchboard process/i);
     } finally {
       first.kill('SIGTERM');
@@ -53,8 +53,8 @@ describe('process', () => {
     try {
       const first = await startInstance({ DATABASE_URL: db.url });
       try {
-        const second = runOnce({ DATABASE_URL: db.url, PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-pg2-')) });
-        assert.notEqual(second.status, 0);
+        const second = await runToExit({ DATABASE_URL: db.url, PORT: '0', DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-pg2-')) });
+        assert.equal(second.code, INSTANCE_REFUSED, second.output);
         assert.match(second.stderr, /set REDIS_URL to run several instances/i);
       } finally {
         first.kill('SIGTERM');

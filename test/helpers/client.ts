@@ -11,7 +11,16 @@ export interface HttpResult {
   headers: Headers;
 }
 
-export async function http(base: string, method: string, path: string, opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+/** How long one HTTP call or socket handshake may take before the test fails instead of hanging. */
+export const HTTP_TIMEOUT_MS = 15_000;
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export async function http(
+  base: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpResult> {
   const headers: Record<string, string> = { ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: string | undefined;
@@ -22,8 +31,16 @@ export async function http(base: string, method: string, path: string, opts: { t
     body = JSON.stringify(opts.body);
     headers['content-type'] = 'application/json';
   }
-  const res = await fetch(base + path, { method, headers, body });
-  const text = await res.text();
+  const timeoutMs = opts.timeoutMs ?? HTTP_TIMEOUT_MS;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    text = await res.text();
+  } catch (err) {
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
+    throw new Error(`${method} ${path}: ${why}`, { cause: err });
+  }
   let parsed: unknown = text;
   try {
     parsed = text.length ? JSON.parse(text) : null;
@@ -74,13 +91,27 @@ export async function openConversation(base: string, customer: Account): Promise
   return r.body.id;
 }
 
-/** A WebSocket that records every frame, with waits bounded in time (never sleeps-then-asserts). */
+/** Where a wait starts: a frame index, or "after this frame" (a frame object this socket received). */
+export type From = number | Json;
+
+/**
+ * A WebSocket that records every frame, with waits bounded in time (never sleeps-then-asserts).
+ *
+ * Two ways to wait:
+ * - `waitFor`/`waitType` search from frame 0 (or from `from`), so they find the FIRST matching frame;
+ * - `next`/`nextType` search from the cursor, which moves past every frame a wait returns, so a second
+ *   `next('assigned')` can only match a second `assigned` frame.
+ * `settle()` sends a ping and waits for its pong: every frame the server sent before it answered has
+ * arrived, which is how a test proves that something did NOT arrive, without sleeping.
+ */
 export class TestSocket {
   readonly frames: Json[] = [];
   closeCode: number | undefined;
   closeReason = '';
   readonly opened: Promise<void>;
   readonly closedPromise: Promise<number>;
+  /** Index of the first frame `next()` may return. */
+  cursor = 0;
   private waiters: Array<() => void> = [];
 
   constructor(readonly ws: WebSocket) {
@@ -120,12 +151,30 @@ export class TestSocket {
     this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
   }
 
-  /** Waits for the first frame (from index `from`) matching `pred`. */
-  async waitFor(pred: (f: Json) => boolean, timeoutMs = 15_000, from = 0): Promise<Json> {
+  /** The index just past `from` (a frame object this socket received), or `from` itself if it is an index. */
+  indexAfter(from: From): number {
+    if (typeof from === 'number') return from;
+    const i = this.frames.indexOf(from);
+    if (i < 0) throw new Error(`not a frame of this socket: ${JSON.stringify(from)}`);
+    return i + 1;
+  }
+
+  /** The frame count now: pass it as `from` to wait only for frames that arrive later. */
+  mark(): number {
+    return this.frames.length;
+  }
+
+  /** Waits for the first frame matching `pred` at or after `from` (an index, or after a given frame). */
+  async waitFor(pred: (f: Json) => boolean, timeoutMs = 15_000, from: From = 0): Promise<Json> {
+    const start = this.indexAfter(from);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.frames.slice(from).find(pred);
-      if (found) return found;
+      for (let i = start; i < this.frames.length; i++) {
+        if (pred(this.frames[i])) {
+          this.cursor = Math.max(this.cursor, i + 1);
+          return this.frames[i];
+        }
+      }
       if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) before the frame came; frames: ${JSON.stringify(this.frames)}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for a frame; frames: ${JSON.stringify(this.frames)}`);
@@ -139,19 +188,43 @@ export class TestSocket {
     }
   }
 
-  waitType(type: string, timeoutMs = 15_000): Promise<Json> {
-    return this.waitFor((f) => f.type === type, timeoutMs);
+  waitType(type: string, timeoutMs = 15_000, from: From = 0): Promise<Json> {
+    return this.waitFor((f) => f.type === type, timeoutMs, from);
+  }
+
+  /** The next frame after the cursor that matches (a type name or a predicate); the cursor moves past it. */
+  next(match: string | ((f: Json) => boolean), timeoutMs = 15_000): Promise<Json> {
+    const pred = typeof match === 'string' ? (f: Json) => f.type === match : match;
+    return this.waitFor(pred, timeoutMs, this.cursor);
+  }
+
+  /**
+   * A marker: a ping whose pong proves that the server has sent everything it sent this socket before it
+   * handled the ping. Returns the frames that arrived from `from` up to the pong (not including it).
+   */
+  async settle(from: From = this.cursor, timeoutMs = 10_000): Promise<Json[]> {
+    const start = this.indexAfter(from);
+    const before = this.frames.length;
+    this.send({ type: 'ping' });
+    const pong = await this.waitFor((f) => f.type === 'pong', timeoutMs, before);
+    const end = this.frames.indexOf(pong);
+    return this.frames.slice(start, end).filter((f) => f.type !== 'pong');
   }
 
   async waitClose(timeoutMs = 15_000): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
     return Promise.race([
       this.closedPromise,
-      new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames)}`)), timeoutMs).unref()),
-    ]);
+      new Promise<number>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`socket not closed within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames)}`)), timeoutMs);
+        timer.unref();
+      }),
+    ]).finally(() => clearTimeout(timer));
   }
 
-  ofType(type: string): Json[] {
-    return this.frames.filter((f) => f.type === type);
+  /** Every frame of `type`, from `from` on (default: all of them). */
+  ofType(type: string, from: From = 0): Json[] {
+    return this.frames.slice(this.indexAfter(from)).filter((f) => f.type === type);
   }
 
   close(): void {
@@ -167,15 +240,11 @@ export function connect(wsBase: string, path: string, opts: { token?: string; qu
   if (opts.token && opts.header === false) q.push(`token=${encodeURIComponent(opts.token)}`);
   if (opts.query) q.push(opts.query);
   if (q.length) url += `?${q.join('&')}`;
-  return new TestSocket(new WebSocket(url, { headers }));
+  return new TestSocket(new WebSocket(url, { headers, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }));
 }
 
 export const chatPath = (conversationId: string) => `/ws/customer_support/${conversationId}/`;
 
-/**
- * A live chat: a new customer assigned to `rep`, both sockets open. The rep's pong proves its socket is
- * set up (frames are handled only after authentication), so both sides are ready when this returns.
- */
 /**
  * A new customer whose chat is assigned (to `rep`, if the routing policy picks it), with the customer's
  * socket on `server` and the rep's on `repServer` (another instance) or `server`; both are set up when it
@@ -188,7 +257,7 @@ export async function openChat(server: { url: string; wsUrl: string }, rep: Acco
   const assigned = await c.waitType('assigned');
   const r = connect(repServer.wsUrl, chatPath(conv), { token: rep.access });
   await r.opened;
-  r.send({ type: 'ping' });
-  await r.waitType('pong');
+  // The pong proves the rep's socket is set up (frames are handled only after authentication).
+  await r.settle();
   return { cust, conv, c, r, assigned };
 }

@@ -1,6 +1,7 @@
-// A fresh PostgreSQL database per test run, dropped afterwards. Under CI=true a missing server fails loudly.
+// A fresh PostgreSQL database per test run, dropped afterwards. Under CI (true or 1) a missing server fails loudly.
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { skipOrFail } from './env.ts';
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -17,14 +18,12 @@ export async function postgresAvailable(): Promise<string | undefined> {
   }
 }
 
-/** Returns a skip reason outside CI when PostgreSQL is down; throws under CI=true. */
+/** Returns a skip reason outside CI when PostgreSQL is down; throws under CI. */
 export async function requirePostgres(): Promise<string | false> {
   const problem = await postgresAvailable();
   if (!problem) return false;
   const reason = `PostgreSQL at ${PG_ADMIN_URL} is not reachable (${problem})`;
-  if (process.env.CI === 'true') throw new Error(`${reason}; CI requires it.`);
-  console.warn(`SKIPPING PostgreSQL tests: ${reason}`);
-  return reason;
+  return skipOrFail(reason, 'PostgreSQL tests');
 }
 
 export interface TempDatabase {

@@ -1,4 +1,6 @@
-// Real processes for multi-instance tests: a throwaway redis-server on a free port, and Switchboard instances.
+// Real processes for multi-instance and process-shell tests: Switchboard instances and throwaway redis-servers.
+// Every child binds its own port (PORT=0 for Switchboard, which reports the port it got over IPC; a retry
+// on a taken port for redis-server, which cannot report one), so no port is probed and then handed on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
@@ -6,9 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
+import { eventually } from './wait.ts';
+import { skipOrFail } from './env.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * A port that was free a moment ago. Only for a child that cannot bind port 0 itself, and then only with a
+ * retry (see startRedis): another process may take it in between.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -21,58 +29,133 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what} not ready within ${timeoutMs} ms${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+export interface Child {
+  proc: ChildProcess;
+  /** Everything the child wrote to stdout and stderr, in order. */
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+/** The one way tests start a child process: output captured, exit observed, optional IPC channel. */
+export function spawnChild(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; ipc?: boolean; cwd?: string } = {}): Child {
+  const proc = spawn(command, args, {
+    cwd: opts.cwd ?? ROOT,
+    env: opts.env ?? process.env,
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  proc.stdout!.on('data', (d) => output.push(d.toString()));
+  proc.stderr!.on('data', (d) => output.push(d.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    proc.once('exit', (code) => resolve(code));
+    proc.once('error', (err) => {
+      output.push(`spawn failed: ${err.message}`);
+      resolve(null);
+    });
+  });
+  return { proc, output, exited };
+}
+
+/** Kills a child (SIGKILL by default) and waits for it, if it still runs. */
+export async function killChild(child: Child, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  child.proc.kill(signal);
+  await child.exited;
+}
+
+const switchboardArgs = ['--import', 'tsx', 'src/main.ts'];
+
+export interface RunResult {
+  /** The exit code, or null when the process was killed (by a signal, or at the timeout). */
+  code: number | null;
+  timedOut: boolean;
+  stderr: string;
+  output: string;
+}
+
+/** Runs Switchboard until it exits by itself (a refused start), killing it after `timeoutMs`. */
+export async function runToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<RunResult> {
+  const child = spawnChild(process.execPath, switchboardArgs, { env: { ...process.env, ...env } });
+  const stderr: string[] = [];
+  child.proc.stderr!.on('data', (d) => stderr.push(d.toString()));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.proc.kill('SIGKILL');
+  }, timeoutMs);
+  const code = await child.exited;
+  clearTimeout(timer);
+  return { code: timedOut ? null : code, timedOut, stderr: stderr.join(''), output: child.output.join('') };
 }
 
 export interface ThrowawayRedis {
   url: string;
   port: number;
   client: Redis;
+  /** The redis-server process (a fault test may kill it and call `restart()`). */
+  child: Child;
+  /** Starts redis-server again on the same port, empty (after a kill). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** A private redis-server that fault tests may flush or kill without touching the shared one. */
-export async function startRedis(): Promise<ThrowawayRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const failed = new Promise<never>((_, reject) => proc.once('error', (err) => reject(new Error(`redis-server could not start: ${err.message}`))));
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
-  client.on('error', () => undefined);
-  await Promise.race([
-    failed,
-    waitFor(
-      async () => {
-        if (client.status !== 'ready') await client.connect().catch(() => undefined);
-        return (await client.ping()) === 'PONG';
-      },
-      10_000,
-      'redis-server',
-    ),
-  ]);
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    client,
-    async stop() {
-      client.disconnect();
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((resolve) => proc.once('exit', resolve));
-      proc.kill('SIGKILL');
-      await exited;
+/** Whether a `redis-server` binary can be started; the scaled suites skip (or fail under CI) without one. */
+export async function requireRedisServer(): Promise<string | false> {
+  const probe = spawnChild('redis-server', ['--version']);
+  const code = await probe.exited;
+  if (code === 0) return false;
+  return skipOrFail(`redis-server cannot be started (${probe.output.join('').trim() || `exit ${code}`})`, 'tests that need their own redis-server');
+}
+
+function spawnRedis(port: number, dir: string): Child {
+  return spawnChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+}
+
+/** Waits until a redis-server on `port` answers, or its process exits (a taken port): true when it answers. */
+async function redisAnswers(child: Child, client: Redis): Promise<boolean> {
+  const outcome = await eventually(
+    async () => {
+      if (child.proc.exitCode !== null || child.proc.signalCode !== null) return 'exited';
+      if (client.status !== 'ready') await client.connect().catch(() => undefined);
+      return (await client.ping()) === 'PONG' && 'ready';
     },
-  };
+    { timeoutMs: 10_000, intervalMs: 50, what: 'redis-server answering PING' },
+  );
+  return outcome === 'ready';
+}
+
+/** A private redis-server that fault tests may flush, kill or restart without touching the shared one. */
+export async function startRedis(): Promise<ThrowawayRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    let child = spawnRedis(port, dir);
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined);
+    if (!(await redisAnswers(child, client))) {
+      client.disconnect();
+      // Another process took the port between the probe and the bind: try another one.
+      if (attempt < 5 && /address already in use/i.test(child.output.join(''))) continue;
+      throw new Error(`redis-server could not start on ${port}: ${child.output.join('').slice(-500)}`);
+    }
+    return {
+      url: `redis://127.0.0.1:${port}`,
+      port,
+      client,
+      get child() {
+        return child;
+      },
+      async restart() {
+        await killChild(child);
+        child = spawnRedis(port, dir);
+        if (!(await redisAnswers(child, client))) throw new Error(`redis-server did not come back on ${port}: ${child.output.join('').slice(-500)}`);
+      },
+      async stop() {
+        client.disconnect();
+        await killChild(child);
+      },
+    };
+  }
 }
 
 export interface Instance {
@@ -85,23 +168,32 @@ export interface Instance {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const port = await freePort();
-  const output: string[] = [];
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-inst-')), ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** A Switchboard process on a port it binds itself (PORT=0); resolves once it listens and /healthz answers. */
+export async function startInstance(env: Record<string, string>, timeoutMs = 30_000): Promise<Instance> {
+  const child = spawnChild(process.execPath, switchboardArgs, {
+    ipc: true,
+    env: { ...process.env, LOG_LEVEL: 'warn', DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-inst-')), ...env, PORT: '0', HOST: '127.0.0.1' },
   });
-  proc.stdout!.on('data', (d) => output.push(d.toString()));
-  proc.stderr!.on('data', (d) => output.push(d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  await Promise.race([
-    waitFor(async () => (await fetch(`${url}/healthz`)).ok, 30_000, `instance on ${port}`),
+  const { proc, output, exited } = child;
+  const listening = new Promise<number>((resolve) => {
+    proc.on('message', (m: { type?: string; port?: number }) => {
+      if (m?.type === 'listening' && typeof m.port === 'number') resolve(m.port);
+    });
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const port = await Promise.race([
+    listening,
     exited.then((code) => {
       throw new Error(`instance exited with ${code}: ${output.join('')}`);
     }),
-  ]);
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`instance did not listen within ${timeoutMs} ms: ${output.join('')}`));
+      }, timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok, { timeoutMs: 10_000, intervalMs: 50, what: `instance on ${port} /healthz` });
   return { port, url, wsUrl: `ws://127.0.0.1:${port}`, proc, output, exited, kill: (signal = 'SIGTERM') => proc.kill(signal) };
 }

@@ -1,6 +1,7 @@
-// A Redis for tests: the shared instance, with a unique key prefix per run. Under CI=true a missing server fails loudly.
+// A Redis for tests: the shared instance, with a unique key prefix per run. Under CI (true or 1) a missing server fails loudly.
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { skipOrFail } from './env.ts';
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -28,14 +29,12 @@ export async function redisAvailable(): Promise<string | undefined> {
   }
 }
 
-/** Returns a skip reason outside CI when Redis is down; throws under CI=true. */
+/** Returns a skip reason outside CI when Redis is down; throws under CI. */
 export async function requireRedis(): Promise<string | false> {
   const problem = await redisAvailable();
   if (!problem) return false;
   const reason = `Redis at ${TEST_REDIS_URL} is not reachable (${problem})`;
-  if (process.env.CI === 'true') throw new Error(`${reason}; CI requires it.`);
-  console.warn(`SKIPPING Redis tests: ${reason}`);
-  return reason;
+  return skipOrFail(reason, 'Redis tests');
 }
 
 /** A prefix no other run shares, so that runs side by side never see each other's keys. */

@@ -8,6 +8,7 @@ import { openPostgres, openSqlite } from '../../src/store/open.ts';
 import { MemoryRouter } from '../../src/routing/memory-router.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import type { Store } from '../../src/store/port.ts';
+import { withTimeout } from './wait.ts';
 
 export interface TestServer extends BuiltApp {
   url: string;
@@ -26,6 +27,8 @@ export interface StartOptions {
   databaseUrl?: string;
   port?: number;
 }
+
+export const STOP_TIMEOUT_MS = 10_000;
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
 
@@ -52,9 +55,16 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     config,
     dataDir,
     async stop({ wipe = false } = {}) {
-      built.gateway.stop(1001);
-      await built.app.close();
-      await store.close();
+      // Bounded: a stop that hangs (a socket that never closes) fails the suite instead of stalling it.
+      await withTimeout(
+        (async () => {
+          built.gateway.stop(1001);
+          await built.app.close();
+          await store.close();
+        })(),
+        STOP_TIMEOUT_MS,
+        'stopping the test server',
+      );
       if (wipe) rmSync(dataDir, { recursive: true, force: true });
     },
   };
