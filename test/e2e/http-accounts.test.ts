@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { http, login, registerCustomer, registerRep, uniqueName } from '../helpers/client.ts';
-import { assertClientError, createAdmin, registerCustomerRaw, registerRepRaw } from './http-fixtures.ts';
+import { assertClientError, createAdmin, registerCustomerRaw, registerRepRaw } from '../helpers/http-fixtures.ts';
 
 const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { chatPath, connect, http, login, openChat, registerCustomer, registerRep, uniqueName, type Account } from '../helpers/client.ts';
-import { assertClientError, createAdmin, registerRepRaw } from './http-fixtures.ts';
+import { assertClientError, createAdmin, registerRepRaw } from '../helpers/http-fixtures.ts';
 
 const USER_KEYS = ['email', 'first_name', 'id', 'is_active', 'last_name', 'profile_id', 'role', 'username'];
 

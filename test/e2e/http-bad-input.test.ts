@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { http, openConversation, registerCustomer, registerRep, uniqueName, type Account } from '../helpers/client.ts';
-import { assertClientError, registerCustomerRaw, registerRepRaw } from './http-fixtures.ts';
+import { assertClientError, registerCustomerRaw, registerRepRaw } from '../helpers/http-fixtures.ts';
 
 /** A registration that was refused must have stored nothing: the username cannot log in. */
 async function assertNotStored(base: string, username: string, password = 'pw-123456') {

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { http, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
-import { assertClientError, createAdmin, ISO_MS_Z, seedAssigned, seedMessages, UUID } from './http-fixtures.ts';
+import { assertClientError, createAdmin, ISO_MS_Z, seedAssigned, seedMessages, UUID } from '../helpers/http-fixtures.ts';
 
 const LIST_ITEM_KEYS = ['id', 'customer', 'customer_rep', 'latest_message', 'created_at', 'status', 'queued_at', 'assigned_at', 'closed_at'];
 const MESSAGE_KEYS = ['id', 'text', 'user', 'conversation', 'timestamp', 'seq'];

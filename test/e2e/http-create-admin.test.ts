@@ -11,7 +11,7 @@ import { startServer } from '../helpers/server.ts';
 import { http, registerCustomer, uniqueName } from '../helpers/client.ts';
 import { createTempDatabase, requirePostgres } from '../helpers/pg.ts';
 import { lockDataDir } from '../../src/store/data-dir-lock.ts';
-import { assertClientError } from './http-fixtures.ts';
+import { assertClientError } from '../helpers/http-fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SCRIPT = join(ROOT, 'scripts', 'create-admin.ts');

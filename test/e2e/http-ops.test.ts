@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { http, registerCustomer } from '../helpers/client.ts';
-import { assertClientError } from './http-fixtures.ts';
+import { assertClientError } from '../helpers/http-fixtures.ts';
 
 /** The label sets of every sample of one metric in a Prometheus text exposition. */
 function samples(text: string, name: string): Array<Record<string, string>> {

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { http, login, openConversation, registerCustomer, registerRep, uniqueName } from '../helpers/client.ts';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
-import { assertClientError, createAdmin, ISO_MS_Z, registerCustomerRaw, seedAssigned, seedMessages, UUID } from './http-fixtures.ts';
+import { assertClientError, createAdmin, ISO_MS_Z, registerCustomerRaw, seedAssigned, seedMessages, UUID } from '../helpers/http-fixtures.ts';
 
 const skip = await requirePostgres();
 

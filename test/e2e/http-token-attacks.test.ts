@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeJwt } from 'jose';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.ts';
 import { http, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
-import { assertClientError } from './http-fixtures.ts';
+import { assertClientError } from '../helpers/http-fixtures.ts';
 
 const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 const secretKey = (s: string) => new TextEncoder().encode(s);

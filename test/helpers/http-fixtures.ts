@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { hashPassword } from '../../src/auth/passwords.ts';
 import type { Store } from '../../src/store/port.ts';
-import { http, login, uniqueName, type Account, type HttpResult } from '../helpers/client.ts';
+import { http, login, uniqueName, type Account, type HttpResult } from './client.ts';
 
 export const ISO_MS_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

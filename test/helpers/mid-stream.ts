@@ -2,7 +2,7 @@
 // opened, with no gap and no repeat, and a tab still being set up when the last message is stored must
 // find that message itself (no later one would reveal the gap). Used on one instance and across several.
 import assert from 'node:assert/strict';
-import type { TestSocket } from '../helpers/client.ts';
+import type { TestSocket } from './client.ts';
 
 export interface MidStreamCase {
   /** The rep's socket: the only sender, so the k-th message it sends gets seq k. */
