@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { chatPath, connect, http, openConversation, registerCustomer, registerRep } from '../helpers/client.ts';
+import { eventually } from '../helpers/wait.ts';
 
 describe('routing lifecycle', () => {
   let server: TestServer;
@@ -47,7 +48,9 @@ describe('routing lifecycle', () => {
     const again = connect(server.wsUrl, '/ws/agent/', { token: rep.access });
     const back = await again.waitType('assigned');
     assert.equal(back.conversation, a.conv);
-    await a.ws.waitFor((f) => f.type === 'assigned');
+    // A second `assigned`, after the `queued` (the first one came before it).
+    const reassigned = await a.ws.next('assigned');
+    assert.equal(reassigned.rep.id, rep.id);
     assert.equal((await http(server.url, 'GET', '/api/reps/me/', { token: rep.access })).body.status, 'online');
     // Close it and go offline to keep later tests independent.
     await http(server.url, 'POST', `/api/conversations/${a.conv}/close/`, { token: rep.access });
@@ -57,8 +60,9 @@ describe('routing lifecycle', () => {
     a.ws.close();
   });
 
-  it('keeps everything for a rep that reconnects within the grace period', async () => {
-    const slow = await startServer({ env: { REP_GRACE_MS: '5000' } });
+  it('keeps everything for a rep that reconnects within the grace period, also once the grace has run out', async () => {
+    const graceMs = 1000;
+    const slow = await startServer({ env: { REP_GRACE_MS: String(graceMs) } });
     try {
       const rep = await registerRep(slow.url, 1);
       const agent = connect(slow.wsUrl, '/ws/agent/', { token: rep.access });
@@ -69,8 +73,13 @@ describe('routing lifecycle', () => {
       await ws.waitType('assigned');
       agent.close();
       await agent.waitClose();
+      const leftAt = Date.now();
       const back = connect(slow.wsUrl, '/ws/agent/', { token: rep.access });
       await back.waitType('queue');
+      assert.ok(Date.now() - leftAt < graceMs, 'the console came back within the grace period (the machine was too slow to tell)');
+      // Past the grace and the 1 s the server has to act on it: a rep that never came back is requeued by now.
+      await new Promise((res) => setTimeout(res, leftAt + graceMs + 1500 - Date.now()));
+      assert.deepEqual(await ws.settle(0), [ws.frames[0]], 'the customer heard nothing after its assignment');
       const me = await http(slow.url, 'GET', '/api/reps/me/', { token: rep.access });
       assert.equal(me.body.status, 'online');
       assert.equal(me.body.load, 1);
@@ -86,16 +95,17 @@ describe('routing lifecycle', () => {
     const w2 = await waitingCustomer();
     await w1.ws.waitType('queued');
     await w2.ws.waitType('queued');
+    // A customer sees only its own entries, at their true place, while two wait.
+    for (const [w, position] of [[w1, 1], [w2, 2]] as const) {
+      const own = await http(server.url, 'GET', '/api/queue/', { token: w.cust.access });
+      assert.deepEqual(own.body.map((e: any) => [e.id, e.position]), [[w.conv, position]]);
+    }
     w1.ws.close();
     await w1.ws.waitClose();
-    const until = Date.now() + 3000;
-    let status = '';
-    while (Date.now() < until) {
-      status = (await http(server.url, 'GET', `/api/conversations/${w1.conv}/`, { token: w1.cust.access })).body.status;
-      if (status === 'abandoned') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.equal(status, 'abandoned');
+    await eventually(async () => (await http(server.url, 'GET', `/api/conversations/${w1.conv}/`, { token: w1.cust.access })).body.status === 'abandoned', {
+      timeoutMs: 3000,
+      what: 'abandoned',
+    });
     const q = await http(server.url, 'GET', '/api/queue/', { token: w2.cust.access });
     assert.deepEqual(q.body.map((e: any) => e.id), [w2.conv]);
     // w2 moved up to position 1: a fresh queued frame says so.
@@ -144,6 +154,15 @@ describe('routing lifecycle', () => {
     const full = await http(server.url, 'POST', `/api/conversations/${x.conv}/transfer/`, { token: other.access, body: { to_rep: holder.id } });
     assert.equal(full.status, 409);
     assert.equal((await http(server.url, 'GET', `/api/conversations/${x.conv}/`, { token: other.access })).body.customer_rep, other.id, 'nothing changed');
+    // An away target with free slots, and an offline one, are refused the same way.
+    const idle = await registerRep(server.url, 3);
+    for (const status of ['away', 'offline']) {
+      assert.equal((await http(server.url, 'PATCH', '/api/reps/me/', { token: idle.access, body: { status } })).status, 200);
+      const refused = await http(server.url, 'POST', `/api/conversations/${x.conv}/transfer/`, { token: other.access, body: { to_rep: idle.id } });
+      assert.equal(refused.status, 409, `${status} target`);
+      assert.equal((await http(server.url, 'GET', `/api/conversations/${x.conv}/`, { token: other.access })).body.customer_rep, other.id, `${status}: nothing changed`);
+    }
+    assert.equal((await http(server.url, 'GET', '/api/reps/me/', { token: idle.access })).body.load, 0);
     // The previous holder can still read the history, but may not transfer.
     assert.equal((await http(server.url, 'GET', `/api/conversations/${x.conv}/`, { token: holder.access })).status, 200);
     assert.equal((await http(server.url, 'POST', `/api/conversations/${x.conv}/transfer/`, { token: holder.access, body: {} })).status, 403);
@@ -169,7 +188,8 @@ describe('routing lifecycle', () => {
     // Raising capacity pulls from the queue at once.
     const raised = await http(server.url, 'PATCH', '/api/reps/me/', { token: holder.access, body: { max_capacity: 2 } });
     assert.equal(raised.status, 200);
-    await x.ws.waitFor((f) => f.type === 'assigned' && f.rep.id === holder.id);
+    // x's first `assigned` named `holder` too: only a later one proves the raise pulled it.
+    await x.ws.next((f) => f.type === 'assigned' && f.rep.id === holder.id);
     assert.equal((await http(server.url, 'GET', '/api/reps/me/', { token: holder.access })).body.load, 2);
 
     // Away keeps chats, gets nothing new; back online pulls.
@@ -210,13 +230,10 @@ describe('abandonment without any socket', () => {
       const conv = await openConversation(server.url, cust);
       const r = await http(server.url, 'POST', `/api/conversations/${conv}/queue/`, { token: cust.access });
       assert.equal(r.body.status, 'queued');
-      const until = Date.now() + 5000;
-      let status = 'queued';
-      while (Date.now() < until && status !== 'abandoned') {
-        await new Promise((res) => setTimeout(res, 50));
-        status = (await http(server.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access })).body.status;
-      }
-      assert.equal(status, 'abandoned');
+      await eventually(async () => (await http(server.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access })).body.status === 'abandoned', {
+        timeoutMs: 5000,
+        what: 'abandoned',
+      });
     } finally {
       await server.stop({ wipe: true });
     }
