@@ -25,6 +25,7 @@ import { queueRoutes } from './http/routes/queue.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { adminUserRoutes } from './http/routes/admin-users.ts';
 import { Gateway } from './realtime/gateway.ts';
+import { socketErrorHandler } from './realtime/protocol-errors.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
 import type { Redis } from 'ioredis';
 
@@ -63,7 +64,8 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: 64 * 1024,
-    trustProxy: config.trustProxy,
+    // A hop count is proxy-addr's own rule (believe the nearest N hops), spelled as the function form.
+    trustProxy: typeof config.trustProxy === 'number' ? ((hops: number) => (_addr: string, hop: number) => hop < hops)(config.trustProxy) : config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
     requestIdHeader: false,
     genReqId: (req) => {
@@ -142,10 +144,12 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   // Scaled out, the budgets live in Redis, so that N instances do not give a client N budgets.
   await app.register(rateLimit, {
     global: false,
-    keyGenerator: (req) => req.ip,
+    // The library's own key is the client address with IPv6 grouped by /64: one host usually owns a whole
+    // /64, so keying by the full address would give it 2^64 budgets.
+    ipv6Subnet: 64,
     ...(deps.rateLimitRedis ? { redis: deps.rateLimitRedis, nameSpace: `${config.redisPrefix}:{sb}:ratelimit:` } : {}),
   });
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 }, errorHandler: socketErrorHandler });
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { isIP } from 'node:net';
 
 export interface Config {
   port: number;
@@ -20,7 +21,8 @@ export interface Config {
   rateRegisterPerMin: number;
   rateTokenPerMin: number;
   wsFramesPerS: number;
-  trustProxy: boolean;
+  /** Which hops' X-Forwarded-For to believe: false (none), true (all), a hop count, or proxy addresses/CIDRs. */
+  trustProxy: TrustProxy;
   logLevel: string;
   metricsToken: string | undefined;
   production: boolean;
@@ -28,6 +30,9 @@ export interface Config {
   repRegistration: 'open' | 'admin';
   maxRepCapacity: number;
 }
+
+/** Fastify's `trustProxy` forms that a deployment can state in one variable. */
+export type TrustProxy = boolean | number | string[];
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -46,7 +51,7 @@ function int(env: Env, name: string, def: number, min: number, max = Number.MAX_
   return n;
 }
 
-function bool(env: Env, name: string, def: boolean): boolean {
+export function bool(env: Env, name: string, def: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
   const v = raw.trim().toLowerCase();
@@ -82,6 +87,37 @@ function oneOf<T extends string>(env: Env, name: string, values: readonly T[], d
   return v as T;
 }
 
+// TRUST_PROXY: the proxy in front decides which X-Forwarded-For entries are real. `true` believes every
+// entry (the earlier meaning: safe only when the proxy overwrites the header); a hop count believes that
+// many proxies; a list believes only peers at those addresses. Named ranges are proxy-addr's.
+const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function trustProxy(env: Env): TrustProxy {
+  const raw = (env.TRUST_PROXY ?? '').trim().toLowerCase();
+  if (raw === '' || ['false', 'no', 'off'].includes(raw)) return false;
+  if (['true', 'yes', 'on'].includes(raw)) return true;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops > 32) throw new ConfigError('TRUST_PROXY', `a hop count must be between 0 and 32, got ${hops}`);
+    return hops === 0 ? false : hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    if (NAMED_RANGES.includes(entry)) continue;
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 4 ? 32 : 128;
+    const badBits = bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > max);
+    if (family === 0 || badBits || rest.length > 0) {
+      throw new ConfigError(
+        'TRUST_PROXY',
+        `expected true, false, a hop count, or a comma-separated list of proxy addresses/CIDRs (or ${NAMED_RANGES.join(', ')}); "${entry}" is none of these`,
+      );
+    }
+  }
+  return entries;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const logLevel = (env.LOG_LEVEL ?? 'info').trim();
@@ -111,7 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateRegisterPerMin: int(env, 'RATE_REGISTER_PER_MIN', 300, 1),
     rateTokenPerMin: int(env, 'RATE_TOKEN_PER_MIN', 600, 1),
     wsFramesPerS: int(env, 'WS_FRAMES_PER_S', 20, 1),
-    trustProxy: bool(env, 'TRUST_PROXY', false),
+    trustProxy: trustProxy(env),
     logLevel,
     metricsToken: env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN,
     production,

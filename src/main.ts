@@ -70,13 +70,28 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * JSON lines in production (for the log collector); readable lines when a person runs `npm start` in a
+ * terminal and pino-pretty (a dev dependency) is installed. Each line carries the request id (`reqId`),
+ * and a socket's lines also carry its conversation id.
+ */
 export function loggerOptions(config: Config) {
   return {
     level: config.logLevel,
+    ...(!config.production && process.stdout.isTTY && prettyAvailable() ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
     serializers: {
       req: (req: { method: string; url: string; id: string }) => ({ method: req.method, url: redactUrl(req.url), id: req.id }),
     },
   };
+}
+
+function prettyAvailable(): boolean {
+  try {
+    import.meta.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function onSignals(drain: () => Promise<void>): void {

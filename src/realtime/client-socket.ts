@@ -1,6 +1,7 @@
 // One connected WebSocket: who it is, what it has been sent, its frame budget, and its ordered work chain.
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { Identity } from '../domain/types.ts';
 
 const MAX_BUFFERED = 1024 * 1024;
@@ -40,7 +41,11 @@ export class ClientSocket {
     readonly ws: WebSocket,
     readonly kind: 'chat' | 'agent',
     private readonly framesPerS: number,
-  ) {}
+    /** Carries the upgrade's request id and the conversation id, so a socket's lines can be followed. */
+    readonly log: FastifyBaseLogger,
+  ) {
+    ws.once('close', (code: number) => log.info({ code, userId: this.identity?.user.id }, 'socket closed'));
+  }
 
   get userId(): number {
     return this.identity!.user.id;
@@ -82,4 +87,10 @@ export class ClientSocket {
   enqueue(work: () => Promise<void>): void {
     this.chain = this.chain.then(work).catch(() => undefined);
   }
+}
+
+/** The upgrade request's logger (its reqId), plus the socket's kind and, for a chat, the conversation id. */
+export function socketLogger(req: FastifyRequest, kind: 'chat' | 'agent'): FastifyBaseLogger {
+  const conversationId = (req.params as { conversationId?: unknown } | undefined)?.conversationId;
+  return req.log.child(typeof conversationId === 'string' ? { socket: kind, conversationId: conversationId.slice(0, 64) } : { socket: kind });
 }

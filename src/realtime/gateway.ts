@@ -6,7 +6,7 @@ import type { AppServices } from '../app-services.ts';
 import { DomainError } from '../domain/errors.ts';
 import { isUuid } from '../store/uuid.ts';
 import { bearerToken } from '../auth/bearer.ts';
-import { ClientSocket } from './client-socket.ts';
+import { ClientSocket, socketLogger } from './client-socket.ts';
 import { CLOSE } from './close-codes.ts';
 import { Delivery } from './delivery.ts';
 import { CatchUp } from './catch-up.ts';
@@ -83,8 +83,8 @@ export class Gateway {
     app.get('/ws/agent', { websocket: true, schema: { hide: true } }, (ws, req) => this.acceptAgent(ws, req));
     // Any other socket path still completes the handshake, then hears 4404: never an HTTP error on upgrade.
     for (const path of ['/ws', '/ws/*']) {
-      app.get(path, { websocket: true, schema: { hide: true } }, (ws) => {
-        const sock = this.open(ws, 'chat');
+      app.get(path, { websocket: true, schema: { hide: true } }, (ws, req) => {
+        const sock = this.open(ws, 'chat', req);
         sock.close(CLOSE.notFound, 'No such socket endpoint');
       });
     }
@@ -143,8 +143,8 @@ export class Gateway {
   }
 
   /** Common to both endpoints: listeners go on at once, so that no early frame is lost. */
-  private open(ws: WebSocket, kind: 'chat' | 'agent'): ClientSocket {
-    const sock = new ClientSocket(ws, kind, this.s.config.wsFramesPerS);
+  private open(ws: WebSocket, kind: 'chat' | 'agent', req: FastifyRequest): ClientSocket {
+    const sock = new ClientSocket(ws, kind, this.s.config.wsFramesPerS, socketLogger(req, kind));
     this.registry.addUnauthenticated(sock);
     this.s.metrics.socketsOpen.inc({ kind });
     ws.on('pong', () => (sock.alive = true));
@@ -189,9 +189,9 @@ export class Gateway {
   }
 
   private acceptChat(ws: WebSocket, req: FastifyRequest): void {
-    const sock = this.open(ws, 'chat');
+    const sock = this.open(ws, 'chat', req);
     this.setUpChat(sock, req).catch((err) => {
-      this.log.error({ err }, 'chat socket setup failed');
+      sock.log.error({ err }, 'chat socket setup failed');
       sock.close(1011, 'Server error');
     });
   }
@@ -267,9 +267,9 @@ export class Gateway {
   }
 
   private acceptAgent(ws: WebSocket, req: FastifyRequest): void {
-    const sock = this.open(ws, 'agent');
+    const sock = this.open(ws, 'agent', req);
     this.setUpAgent(sock, req).catch((err) => {
-      this.log.error({ err }, 'agent socket setup failed');
+      sock.log.error({ err }, 'agent socket setup failed');
       sock.close(1011, 'Server error');
     });
   }
@@ -293,6 +293,7 @@ export class Gateway {
   private ready(sock: ClientSocket): void {
     if (sock.closed) return;
     sock.ready = true;
+    sock.log.info({ userId: sock.userId }, 'socket ready');
     for (const raw of sock.pending.splice(0)) this.handleRaw(sock, raw);
   }
 
@@ -350,7 +351,7 @@ export class Gateway {
         if (err instanceof DomainError) {
           sock.send(errorFrame(err.status === 409 ? 'closed' : err.status === 400 ? 'bad_frame' : 'not_allowed', err.message));
         } else {
-          this.log.error({ err }, 'frame handler failed');
+          sock.log.error({ err }, 'frame handler failed');
           sock.send(errorFrame('bad_frame', 'The frame could not be handled.'));
         }
       } finally {

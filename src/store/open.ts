@@ -41,7 +41,7 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
  */
 function startCheckpointer(sqlite: SQLite.Database, file: string): () => Promise<void> {
   sqlite.pragma('wal_autocheckpoint = 10000');
-  const worker = new Worker(new URL('./wal-checkpoint-worker.ts', import.meta.url), { workerData: { file, intervalMs: 1000 } });
+  const worker = new Worker(new URL(`./wal-checkpoint-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { file, intervalMs: 1000 } });
   worker.unref();
   worker.on('error', () => {
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');

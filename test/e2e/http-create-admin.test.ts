@@ -14,7 +14,7 @@ import { lockDataDir } from '../../src/store/data-dir-lock.ts';
 import { assertClientError } from '../helpers/http-fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCRIPT = join(ROOT, 'scripts', 'create-admin.ts');
+const SCRIPT = join(ROOT, 'src', 'cli', 'create-admin.ts');
 
 interface RunResult {
   code: number | null;
@@ -57,7 +57,7 @@ async function loginAsAdmin(base: string, username: string, password: string) {
   return { me: me.body, access: t.body.access as string };
 }
 
-describe('scripts/create-admin.ts (embedded SQLite)', () => {
+describe('src/cli/create-admin.ts (embedded SQLite)', () => {
   const dirs: string[] = [];
   const tempDir = () => {
     const d = mkdtempSync(join(tmpdir(), 'sb-admin-'));
@@ -182,7 +182,7 @@ describe('scripts/create-admin.ts (embedded SQLite)', () => {
 
 const pgSkip = await requirePostgres();
 
-describe('scripts/create-admin.ts (PostgreSQL)', { skip: pgSkip }, () => {
+describe('src/cli/create-admin.ts (PostgreSQL)', { skip: pgSkip }, () => {
   test('creates the admin on DATABASE_URL; a server on that database logs it in', async () => {
     const db = await createTempDatabase('sbadmin');
     const dataDir = mkdtempSync(join(tmpdir(), 'sb-admin-pg-'));

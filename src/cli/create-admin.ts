@@ -9,10 +9,10 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadConfig, ConfigError } from '../src/config.ts';
-import { openPostgres, openSqlite } from '../src/store/open.ts';
-import { hashPassword } from '../src/auth/passwords.ts';
-import { UsernameTaken } from '../src/store/port.ts';
+import { loadConfig, ConfigError } from '../config.ts';
+import { openPostgres, openSqlite } from '../store/open.ts';
+import { hashPassword } from '../auth/passwords.ts';
+import { UsernameTaken } from '../store/port.ts';
 
 const USAGE = 'Usage: npm run create-admin -- --username NAME [--email EMAIL]\n' + 'The password is read from ADMIN_PASSWORD, or prompted for.\n';
 // The same rules as registration (src/http/routes/accounts.ts).
