@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'web/vendor/**', '.tmp/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'web/vendor/**', 'web/dist/**', '.tmp/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -24,6 +24,10 @@ import { repRoutes } from './http/routes/reps.ts';
 import { queueRoutes } from './http/routes/queue.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { adminUserRoutes } from './http/routes/admin-users.ts';
+import { adminReportRoutes } from './http/routes/admin-reports.ts';
+import { widgetRoutes } from './http/routes/widget.ts';
+import { webRoutes } from './http/web.ts';
+import { registerServiceMetrics } from './http/service-metrics.ts';
 import { Gateway } from './realtime/gateway.ts';
 import { socketErrorHandler } from './realtime/protocol-errors.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
@@ -87,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     metrics: new Metrics(),
   };
 
+  registerServiceMetrics(services.metrics.registry, deps.store.reporting);
   installErrorHandler(app);
   installNotFound(app);
   // JSON bodies are validated as sent (null is not 0, ["x"] is not "x"); query strings and path
@@ -160,6 +165,9 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     await repRoutes(scope, services);
     await queueRoutes(scope, services);
     await adminUserRoutes(scope, services);
+    await adminReportRoutes(scope, services);
+    await widgetRoutes(scope, services);
+    await webRoutes(scope, config);
     await opsRoutes(scope, services, { store: () => deps.store.ping(), ...(deps.readiness ?? {}) });
     await gateway.start(scope);
   });

@@ -29,6 +29,10 @@ export interface Config {
   /** 'open': anyone may register a rep (the original API); 'admin': only an admin's token may. */
   repRegistration: 'open' | 'admin';
   maxRepCapacity: number;
+
+  // The browser console
+  /** Origins allowed to embed the customer widget (CSP frame-ancestors); empty: the app's own origin only. */
+  widgetOrigins: string[];
 }
 
 /** Fastify's `trustProxy` forms that a deployment can state in one variable. */
@@ -118,6 +122,19 @@ function trustProxy(env: Env): TrustProxy {
   return entries;
 }
 
+/** A space- or comma-separated list of origins (`https://shop.example.com`, `https://*.example.com`) or `*`. */
+function origins(env: Env, name: string): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return [];
+  const list = raw.split(/[\s,]+/).filter(Boolean);
+  for (const o of list) {
+    if (o !== '*' && !/^https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/.test(o)) {
+      throw new ConfigError(name, `"${o}" is not an origin like https://shop.example.com`);
+    }
+  }
+  return list;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const logLevel = (env.LOG_LEVEL ?? 'info').trim();
@@ -153,6 +170,9 @@ export function loadConfig(env: Env = process.env): Config {
     production,
     repRegistration: oneOf(env, 'REP_REGISTRATION', ['open', 'admin'] as const, production ? 'admin' : 'open'),
     maxRepCapacity: int(env, 'MAX_REP_CAPACITY', 100, 1, 10_000),
+
+    // The browser console
+    widgetOrigins: origins(env, 'WIDGET_ORIGINS'),
   };
 }
 

@@ -1,6 +1,7 @@
 // The Store port: every durable read and write the services need. The store is the truth; its
 // conditional updates decide every routing transition (DESIGN R1).
 import type { RoutingSnapshot } from '../domain/types.ts';
+import type { ReportingStore } from './reporting-port.ts';
 import type {
   ClosedBy,
   Conversation,
@@ -73,6 +74,8 @@ export type AssignResult =
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Read-only queries for the supervisor view and the service measures. */
+  readonly reporting: ReportingStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 
@@ -117,6 +120,8 @@ export interface Store {
   listConversations(scope: ConversationScope, page?: { limit: number; offset: number }): Promise<ConversationWithLatest[]>;
   countConversations(scope: ConversationScope): Promise<number>;
   hasHeld(conversationId: string, repId: number): Promise<boolean>;
+  /** An open conversation now holds a message left for a rep: it stays queued with nobody connected. */
+  markLeftMessage(conversationId: string, now: number): Promise<boolean>;
 
   // Messages
   appendMessage(m: AppendMessage): Promise<AppendResult>;

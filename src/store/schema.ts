@@ -49,6 +49,8 @@ export interface ConversationsTable {
   rating: number | null;
   rating_comment: string | null;
   created_at: number;
+  /** Set when the customer left a message for later: such a conversation is never abandoned. */
+  left_message_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ConversationHoldersTable {

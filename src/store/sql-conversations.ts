@@ -22,6 +22,18 @@ export class SqlConversationStore extends SqlAccountStore {
     return toConversation(row);
   }
 
+  /** Marks a still-open conversation as holding a message left for later (never abandoned from then on). */
+  async markLeftMessage(id: string, now: number): Promise<boolean> {
+    const row = await this.db
+      .updateTable('conversations')
+      .set({ left_message_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', ['new', 'queued', 'abandoned', 'assigned'])
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async getConversation(id: string): Promise<Conversation | undefined> {
     const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toConversation(row) : undefined;
