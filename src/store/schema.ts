@@ -32,6 +32,8 @@ export interface RepProfilesTable {
   /** 1 once the rep has connected /ws/agent/: only then does presence make it offline. */
   watched: Generated<number>;
   offline_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Bumped each time the rep's agent socket is seen coming back (see migration 010). */
+  presence_gen: Generated<number>;
 }
 
 export interface ConversationsTable {
@@ -49,6 +51,8 @@ export interface ConversationsTable {
   rating: number | null;
   rating_comment: string | null;
   created_at: number;
+  /** Bumped each time the customer's socket is seen coming back (see migration 010). */
+  presence_gen: Generated<number>;
 }
 
 export interface ConversationHoldersTable {
