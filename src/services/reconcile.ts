@@ -25,11 +25,18 @@ export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<strin
   // slot there beside a queue is routine between a close's commit and its release in the router.
   const free = [...view.reps.values()].some((r) => r.status === 'online' && r.load < r.maxCapacity);
   if (view.queued.length > 0 && free) drift.add(`stalled:${view.queued[0]}`);
+  // Loads are not compared across the two reads: a load that differs only because a close or an assignment
+  // straddles them would look the same on every pass under steady churn. Each side must agree with itself
+  // (both reads are consistent), and the held sets above, keyed by conversation, say where they differ.
+  const heldByRouter = new Map<number, number>();
+  for (const repId of view.held.values()) heldByRouter.set(repId, (heldByRouter.get(repId) ?? 0) + 1);
+  const heldByStore = new Map<number, number>();
+  for (const c of snap.assigned) if (c.repId !== null) heldByStore.set(c.repId, (heldByStore.get(c.repId) ?? 0) + 1);
+  for (const [repId, r] of view.reps) if (r.load !== (heldByRouter.get(repId) ?? 0)) drift.add(`router-load:${repId}:${r.load}`);
   for (const rep of snap.reps) {
+    if (rep.load !== (heldByStore.get(rep.id) ?? 0)) drift.add(`store-load:${rep.id}:${rep.load}`);
     const r = view.reps.get(rep.id);
-    if (!r || r.load !== rep.load || r.status !== rep.status || r.maxCapacity !== rep.maxCapacity) {
-      drift.add(`rep:${rep.id}:${rep.status}:${rep.maxCapacity}:${rep.load}`);
-    }
+    if (!r || r.status !== rep.status || r.maxCapacity !== rep.maxCapacity) drift.add(`rep:${rep.id}:${rep.status}:${rep.maxCapacity}`);
   }
   // An offline rep that still holds chats in the store: its offline transition did not finish.
   const holding = new Set(snap.assigned.map((c) => c.repId));
@@ -78,7 +85,9 @@ export class RoutingReconciler {
     this.previous = drift;
     if (lasting.length === 0) return false;
     for (const d of lasting) if (d.startsWith('offline-holding:')) await finishRepOffline(this.ctx, Number(d.split(':')[1]));
-    const rebuild = lasting.some((d) => !d.startsWith('offline-holding:') && !d.startsWith('stalled:'));
+    // A store whose load column disagrees with its own assignments is reported, not rebuilt: the router
+    // counts loads from the assignments, and the store's conditional updates still bound every rep.
+    const rebuild = lasting.some((d) => !/^(offline-holding|stalled|store-load):/.test(d));
     if (rebuild) await this.ctx.lock.run(() => rebuildRouting(this.ctx));
     else if (lasting.some((d) => d.startsWith('stalled:'))) {
       await this.ctx.lock.run(async () => dispatchEligible(this.ctx, (await this.ctx.store.routingSnapshot()).reps));
