@@ -11,6 +11,7 @@ import type { Router } from './routing/port.ts';
 import type { Bus } from './bus/port.ts';
 import { ServiceContext } from './services/context.ts';
 import { rebuildRouting } from './services/rebuild.ts';
+import { RoutingReconciler } from './services/reconcile.ts';
 import { Accounts } from './services/accounts.ts';
 import { TokenService } from './auth/tokens.ts';
 import { QueueViewer } from './services/queue-view.ts';
@@ -48,12 +49,18 @@ export interface AppDeps {
   rateLimitRedis?: Redis;
   /** Presence tracking; in-process timers unless scaled out. */
   presence?: PresenceFactory;
+  /**
+   * The routing reconciler (services/reconcile.ts), in every mode: scaled out, `tryLock` lets one instance
+   * look at a time; in-process it always may. `false` turns it off (tests that drive it by hand).
+   */
+  reconcile?: { tryLock?: () => Promise<boolean>; intervalMs?: number } | false;
 }
 
 export interface BuiltApp {
   app: FastifyInstance;
   services: AppServices;
   gateway: Gateway;
+  reconciler?: RoutingReconciler;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -82,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   });
 
   const ctx = new ServiceContext(deps.store, deps.router, deps.bus);
+  ctx.reportError = (err, what) => app.log.error({ err }, what);
   const tokens = new TokenService(deps.jwtSecret, config.accessTtlS, config.refreshTtlS);
   const services: AppServices = {
     config,
@@ -174,6 +182,17 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
 
   // The process may have stopped between a close and its dispatch: rebuild, then dispatch.
   if (deps.rebuildRouter ?? true) await rebuildRouting(services.ctx);
-  app.addHook('onClose', async () => gateway.stop(1001));
-  return { app, services, gateway };
+  let reconciler: RoutingReconciler | undefined;
+  if (deps.reconcile !== false) {
+    reconciler = new RoutingReconciler(ctx, deps.reconcile?.tryLock ?? (async () => true), (drift) =>
+      app.log.warn({ drift: drift.slice(0, 20) }, 'routing state disagreed with the store; repaired'),
+    );
+    reconciler.start(deps.reconcile?.intervalMs ?? 2000);
+  }
+  app.addHook('onClose', async () => {
+    reconciler?.stop();
+    gateway.stop(1001);
+    ctx.close();
+  });
+  return { app, services, gateway, reconciler };
 }

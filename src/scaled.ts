@@ -9,7 +9,6 @@ import { sharedSetting } from './store/settings.ts';
 import { RedisBus } from './bus/redis-bus.ts';
 import { RedisRouter } from './routing/redis/redis-router.ts';
 import { RedisPresence } from './realtime/redis-presence.ts';
-import { RoutingReconciler } from './services/reconcile.ts';
 import { reportListening } from './report-listening.ts';
 
 export interface ScaledOutHandle {
@@ -35,8 +34,9 @@ export async function startScaledOut(
   const bus = new RedisBus(redis, config.redisPrefix);
   await bus.start();
   const router = new RedisRouter(redis, { prefix: config.redisPrefix, hashTag: 'sb', snapshot: () => store.routingSnapshot() });
+  const reconcileLock = `${config.redisPrefix}:{sb}:reconcile-lock`;
   const jwtSecret = config.jwtSecret ?? (await sharedSetting(store.db, 'jwt_secret', () => randomBytes(48).toString('base64url')));
-  const { app, gateway, services } = await buildApp({
+  const { app, gateway, reconciler } = await buildApp({
     config,
     store,
     router,
@@ -46,25 +46,19 @@ export async function startScaledOut(
     rebuildRouter: false,
     rateLimitRedis: redis,
     presence: (ctx, opts, log) => new RedisPresence(ctx, redis, config.redisPrefix, opts, log),
+    // Finds reservations orphaned by a killed instance (see services/reconcile.ts); one instance at a time.
+    reconcile: { tryLock: async () => (await redis.set(reconcileLock, String(process.pid), 'PX', 1500, 'NX')) === 'OK' },
     readiness: {
       redis: async () => {
         await redis.ping();
       },
     },
   });
-  // Finds reservations orphaned by a killed instance (see services/reconcile.ts).
-  const reconcileLock = `${config.redisPrefix}:{sb}:reconcile-lock`;
-  const reconciler = new RoutingReconciler(
-    services.ctx,
-    async () => (await redis.set(reconcileLock, String(process.pid), 'PX', 1500, 'NX')) === 'OK',
-    (drift) => app.log.warn({ drift: drift.slice(0, 20) }, 'routing state disagreed with the store; rebuilt'),
-  );
-  reconciler.start(2000);
   await app.listen({ port: config.port, host: config.host });
   reportListening(app.server.address());
   return {
     async drain() {
-      reconciler.stop();
+      reconciler?.stop();
       await gateway.drain();
       await app.close();
       await router.close();

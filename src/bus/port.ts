@@ -18,7 +18,15 @@ export type BusEvent =
   | { kind: 'message'; conversationId: string; message: Message }
   | { kind: 'typing'; conversationId: string; userId: number; username: string; typing: boolean }
   | { kind: 'read'; conversationId: string; userId: number; username: string; seq: number }
-  | { kind: 'assigned'; conversationId: string; rep: RepCard; customer: CustomerCard; fromRep?: RepCard }
+  | {
+      kind: 'assigned';
+      conversationId: string;
+      rep: RepCard;
+      customer: CustomerCard;
+      fromRep?: RepCard;
+      /** The conversation's version after this transition: a socket drops a routing frame older than its last. */
+      version?: number;
+    }
   | {
       kind: 'requeued';
       conversationId: string;
@@ -27,7 +35,12 @@ export type BusEvent =
       reason: 'transfer' | 'requeued';
       /** Its place once back in the queue (1 when it was offered to another rep at once). */
       position: number;
+      version?: number;
     }
+  /** A queued customer was abandoned; a socket of it that is open after all puts it back at the tail. */
+  | { kind: 'abandoned'; conversationId: string; version: number }
+  /** A publish failed after its commit: every instance catches its sockets up from the store. */
+  | { kind: 'resync' }
   | {
       kind: 'closed';
       conversationId: string;

@@ -33,6 +33,8 @@ export interface RepProfile {
   watched: boolean;
   /** 'manual' when the rep set itself offline, 'presence' when its console went away. */
   offlineReason: 'manual' | 'presence' | null;
+  /** Grows each time its agent socket comes back: presence's offline transition is conditional on it. */
+  presenceGen?: number;
 }
 
 /** A user with whichever profile its role carries. */
@@ -57,6 +59,8 @@ export interface Conversation {
   rating: number | null;
   ratingComment: string | null;
   createdAt: number;
+  /** Grows each time its customer's socket comes back: the abandon is conditional on it. */
+  presenceGen?: number;
 }
 
 export interface Message {

@@ -91,13 +91,13 @@ export class CatchUp {
     } else if (sock.identity?.customer) {
       if (conv.status === 'assigned' && conv.repId !== null) {
         const rep = await this.s.ctx.repCard(conv.repId);
-        if (rep && sock.routingFrames === routingFrames) this.delivery.sendAssigned(sock, { conversationId: id, rep });
+        if (rep && sock.routingFrames === routingFrames) this.delivery.sendAssigned(sock, { conversationId: id, rep, version: conv.version });
       } else if (conv.status === 'queued' && !sock.waiting) {
         const position = await this.s.ctx.router.position(id);
         const estimate = position > 0 ? await this.s.queueViewer.estimateFor(position) : 0;
         if (position > 0 && sock.routingFrames === routingFrames && !sock.closed) {
           sock.assignedRepId = undefined;
-          this.delivery.markWaiting(sock, position, estimate);
+          this.delivery.markWaiting(sock, position, estimate, conv.version);
         }
       }
     } else if (sock.identity?.rep && (conv.status !== 'assigned' || conv.repId !== sock.identity.rep.id)) {

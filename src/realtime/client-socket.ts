@@ -19,6 +19,11 @@ export class ClientSocket {
   needsCatchUp = false;
   /** How many assigned/queued frames it was sent: a catch-up that sees this move knows its read is stale. */
   routingFrames = 0;
+  /**
+   * The conversation version of the newest routing frame (queued, assigned) it was sent: an older one that
+   * arrives later (published on another instance before a racing transition) is dropped.
+   */
+  routingVersion = 0;
   /** Agent sockets: the conversations it knows its rep holds (from connect, then assigned/unassigned frames). */
   readonly held = new Set<string>();
   ready = false;
@@ -81,6 +86,34 @@ export class ClientSocket {
     const warn = this.warnedThisWindow < this.framesPerS * 5;
     this.warnedThisWindow++;
     return { drop: true, warn };
+  }
+
+  /** False when a routing frame of this version is older than one already sent (and must be dropped). */
+  acceptRouting(version: number | undefined): boolean {
+    if (version === undefined) return true;
+    if (version < this.routingVersion) return false;
+    this.routingVersion = version;
+    return true;
+  }
+
+  /**
+   * Resolves once the unsent buffer is back under `lowWater` (or the socket closed): a long history resume
+   * waits for the peer instead of piling up past the 1 MiB limit and being cut with 1013.
+   */
+  async drained(lowWater = MAX_BUFFERED / 4): Promise<void> {
+    while (!this.closed && this.ws.readyState === this.ws.OPEN && this.ws.bufferedAmount > lowWater) {
+      // The TCP socket says when its buffer emptied; the timer covers bytes still in ws's own queue.
+      const tcp = (this.ws as unknown as { _socket?: NodeJS.EventEmitter })._socket;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          tcp?.off('drain', done);
+          resolve();
+        };
+        const timer = setTimeout(done, 20);
+        tcp?.once('drain', done);
+      });
+    }
   }
 
   /** Work for this socket runs one item at a time, in arrival order. */

@@ -10,20 +10,33 @@ import type { PresenceTracker } from './presence.ts';
 import type { QueueNotifier } from './queue-notifier.ts';
 import type { SocketRegistry } from './registry.ts';
 
+/** What delivery asks of the gateway: work that goes through the services. */
+export interface DeliveryHooks {
+  /** An abandoned conversation whose customer socket is open here goes back to the queue. */
+  reenter(conversationId: string): void;
+  /** A publish failed after its commit somewhere: catch every socket here up from the store. */
+  resync(): void;
+}
+
+const FILL_BATCH = 500;
+
 export class Delivery {
   constructor(
     private readonly s: AppServices,
     private readonly registry: SocketRegistry,
     private readonly presence: PresenceTracker,
     private readonly notifier: QueueNotifier,
+    private readonly hooks: DeliveryHooks = { reenter: () => undefined, resync: () => undefined },
   ) {}
 
-  markWaiting(sock: ClientSocket, position: number, estimate: number): void {
+  /** `version`: the conversation's version in this queued state; an older one than the socket's last is dropped. */
+  markWaiting(sock: ClientSocket, position: number, estimate: number, version?: number): void {
+    if (!sock.acceptRouting(version)) return;
     sock.routingFrames++;
     sock.waiting = true;
     sock.lastPosition = position;
     sock.lastQueuedFrameAt = Date.now();
-    sock.send(queuedFrame(position, estimate));
+    sock.send(queuedFrame(position, estimate, version));
   }
 
   onEvent(e: BusEvent): void {
@@ -45,6 +58,11 @@ export class Delivery {
         return this.onRequeued(e);
       case 'closed':
         return this.onClosed(e);
+      case 'abandoned':
+        if (this.registry.customerConversationOpen(e.conversationId)) this.hooks.reenter(e.conversationId);
+        return;
+      case 'resync':
+        return this.hooks.resync();
       case 'queue_changed':
         return this.notifier.poke();
       case 'logout':
@@ -75,9 +93,12 @@ export class Delivery {
     }
   }
 
+  /** Reads what the socket lacks from the store, in batches, each sent only once the peer took the last one. */
   async fill(sock: ClientSocket): Promise<void> {
     for (;;) {
-      const batch = await this.s.ctx.store.messagesAfter(sock.conversationId!, sock.lastSeqSent, 500);
+      await sock.drained();
+      if (sock.closed) return;
+      const batch = await this.s.ctx.store.messagesAfter(sock.conversationId!, sock.lastSeqSent, FILL_BATCH);
       for (const m of batch) {
         // Live frames may have advanced the socket while this batch was read: skip what it has.
         if (m.seq <= sock.lastSeqSent) continue;
@@ -85,17 +106,19 @@ export class Delivery {
         sock.lastSeqSent = m.seq;
         sock.send(messageFrame(m));
       }
-      if (batch.length < 500) return;
+      if (batch.length < FILL_BATCH) return;
     }
   }
 
   /** Once per socket and rep: the event and the connect-time check may both want to say it. */
-  sendAssigned(sock: ClientSocket, a: { conversationId: string; rep: RepCard }): void {
+  sendAssigned(sock: ClientSocket, a: { conversationId: string; rep: RepCard; version?: number }): void {
+    if (!sock.acceptRouting(a.version)) return;
     sock.waiting = false;
     if (sock.assignedRepId === a.rep.id) return;
     sock.assignedRepId = a.rep.id;
     sock.routingFrames++;
-    sock.send(JSON.stringify({ type: 'assigned', conversation: a.conversationId, rep: { id: a.rep.id, username: a.rep.username, first_name: a.rep.firstName } }));
+    const rep = { id: a.rep.id, username: a.rep.username, first_name: a.rep.firstName };
+    sock.send(JSON.stringify({ type: 'assigned', conversation: a.conversationId, rep, ...(a.version ? { version: a.version } : {}) }));
   }
 
   private onAssigned(e: Extract<BusEvent, { kind: 'assigned' }>): void {
@@ -149,18 +172,22 @@ export class Delivery {
     // The customer hears `queued` with its place at once, so it always precedes a later `assigned`.
     const estimate = this.s.queueViewer.estimateNow(e.position);
     for (const sock of customers) {
+      if (sock.closed || !sock.acceptRouting(e.version)) continue;
       sock.assignedRepId = undefined;
-      if (!sock.closed) this.markWaiting(sock, e.position, estimate);
+      this.markWaiting(sock, e.position, estimate, e.version);
     }
   }
 
   private onClosed(e: Extract<BusEvent, { kind: 'closed' }>): void {
     const closed = JSON.stringify({ type: 'closed', conversation: e.conversationId, by: e.by, reason: e.reason });
     for (const sock of [...this.registry.conversation(e.conversationId)]) {
-      if (e.redirectId && sock.id === e.originSocket) sock.send(JSON.stringify({ type: 'redirect', redirect_id: e.redirectId }));
       sock.waiting = false;
-      sock.send(closed);
-      sock.close(CLOSE.normal, 'Conversation closed');
+      // After whatever the socket is still doing (a gap fill above all): `closed` never overtakes a message.
+      sock.enqueue(async () => {
+        if (e.redirectId && sock.id === e.originSocket) sock.send(JSON.stringify({ type: 'redirect', redirect_id: e.redirectId }));
+        sock.send(closed);
+        sock.close(CLOSE.normal, 'Conversation closed');
+      });
     }
     this.presence.customerBack(e.conversationId);
     if (e.repUserId !== null) {

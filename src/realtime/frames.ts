@@ -102,5 +102,6 @@ export function messageFrame(m: Message): string {
   return frame;
 }
 
-export const queuedFrame = (position: number, estimatedWaitS: number) =>
-  JSON.stringify({ type: 'queued', message: BUSY_TEXT, position, estimated_wait_s: estimatedWaitS });
+/** `version` is the conversation's version when it was queued: a client (and the server) can order it against `assigned`. */
+export const queuedFrame = (position: number, estimatedWaitS: number, version?: number) =>
+  JSON.stringify({ type: 'queued', message: BUSY_TEXT, position, estimated_wait_s: estimatedWaitS, ...(version ? { version } : {}) });

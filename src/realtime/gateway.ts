@@ -17,7 +17,7 @@ import { errorFrame, FrameError, messageFrame, parseClientFrame, type ClientFram
 import { enqueueConversation } from '../services/enqueue.ts';
 import { sendMessage } from '../services/messages.ts';
 import { closeConversation } from '../services/close.ts';
-import { updateRepSettings } from '../services/reps.ts';
+import { repReturned } from '../services/reps.ts';
 
 export { CLOSE };
 
@@ -55,7 +55,10 @@ export class Gateway {
       log,
     );
     this.notifier = new QueueNotifier(this.registry, s.queueViewer, s.ctx.router, (err) => log.error({ err }, 'queue notifier failed'));
-    this.delivery = new Delivery(s, this.registry, this.presence, this.notifier);
+    this.delivery = new Delivery(s, this.registry, this.presence, this.notifier, {
+      reenter: (conversationId) => this.reenterAbandoned(conversationId),
+      resync: () => this.catchUp().catch((err) => log.error({ err }, 'catching up after a lost publish failed')),
+    });
     this.catchUps = new CatchUp(s, this.registry, this.delivery, this.notifier, log, () => this.draining);
     this.handlers = {
       message: (sock, f) => this.onMessage(sock, f as Extract<ClientFrame, { type: 'message' }>),
@@ -68,12 +71,16 @@ export class Gateway {
 
   async start(app: FastifyInstance): Promise<void> {
     const offEvents = this.s.ctx.bus.subscribe((e) => this.delivery.onEvent(e));
-    const offMissed = this.s.ctx.bus.onMissed(() => {
+    const catchUp = () => {
       this.catchUp().catch((err) => this.log.error({ err }, 'catching up after a fan-out gap failed'));
-    });
+    };
+    const offMissed = this.s.ctx.bus.onMissed(catchUp);
+    // A publish that failed after its commit is a gap too: this instance catches up at once.
+    const offGap = this.s.ctx.onFanoutGap(catchUp);
     this.unsubscribe = () => {
       offEvents();
       offMissed();
+      offGap();
     };
     app.get(
       '/ws/customer_support/:conversationId',
@@ -106,15 +113,20 @@ export class Gateway {
   /** SIGTERM: sockets get 1012 (reconnect elsewhere), then frames already being handled finish their writes. */
   async drain(timeoutMs = 5000): Promise<void> {
     this.stop(CLOSE.restarting);
-    if (this.inflight === 0) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      t.unref();
-      this.idleWaiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
+    // Presence-triggered work (a rep's requeue, an abandon) runs to its end before the store closes.
+    const frames =
+      this.inflight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.idleWaiters.push(resolve);
+          });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
     });
+    await Promise.race([Promise.all([frames, this.presence.idle()]), timeout]);
+    clearTimeout(timer);
   }
 
   private beat(): void {
@@ -232,10 +244,13 @@ export class Gateway {
     const resume = Number.isSafeInteger(lastSeqParam) && lastSeqParam >= 0 ? lastSeqParam : undefined;
 
     if (isCustomer) {
-      this.presence.customerBack(conv.id);
+      // Stamped where sweeps look first, then the generation moves: a sweep that read the generation before
+      // this sees its abandon refused by the store; one that read it after sees the stamp.
+      await this.presence.customerBack(conv.id);
+      if (conv.status === 'queued') await this.s.ctx.store.markCustomerPresent(conv.id);
       if (conv.status === 'new' || conv.status === 'abandoned') {
         const out = await enqueueConversation(this.s.ctx, conv.id, {
-          onQueued: (position, estimate) => this.delivery.markWaiting(sock, position, estimate),
+          onQueued: (position, estimate, version) => this.delivery.markWaiting(sock, position, estimate, version),
           estimate: (position) => this.s.queueViewer.estimateFor(position),
         });
         conv = out.conversation;
@@ -243,12 +258,13 @@ export class Gateway {
       if (conv.status === 'assigned' && conv.repId !== null) {
         // A tab that opens while (or after) the conversation is assigned learns its rep too.
         const rep = await this.s.ctx.repCard(conv.repId);
-        if (rep) this.delivery.sendAssigned(sock, { conversationId: conv.id, rep });
+        if (rep) this.delivery.sendAssigned(sock, { conversationId: conv.id, rep, version: conv.version });
       } else if (!sock.waiting) {
         // Already queued (a reconnect, or a second tab that lost the enqueue race): tell it its place.
+        const version = conv.version;
         await this.s.ctx.lock.run(async () => {
           const position = await this.s.ctx.router.position(conv!.id);
-          if (position > 0 && !sock.waiting) this.delivery.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position));
+          if (position > 0 && !sock.waiting) this.delivery.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position), version);
         });
       }
     }
@@ -280,12 +296,14 @@ export class Gateway {
     if (!rep) return sock.close(CLOSE.forbidden, 'Only reps may connect here');
     if (sock.closed) return;
     this.registry.addAgent(sock, rep.id);
-    this.presence.repConnected(rep.id);
+    // Stamped first, then the presence generation moves (and the rep is watched from now on): a sweep that
+    // read the generation before this has its offline transition refused by the store; one after sees the stamp.
+    await this.presence.repConnected(rep.id);
+    const current = await this.s.ctx.store.markRepPresent(rep.id);
     for (const c of await this.s.ctx.store.assignedTo(rep.id)) sock.held.add(c.id);
-    const current = await this.s.ctx.store.updateRep(rep.id, rep.watched ? {} : { watched: true });
-    // Back after presence took it offline: online again, which may pull from the queue at once.
-    // A rep that set itself offline stays offline until it says otherwise.
-    if (current && current.status === 'offline' && current.offlineReason !== 'manual') await updateRepSettings(this.s.ctx, rep.id, { status: 'online' });
+    // Back after presence took it offline: online again (decided under the routing lock), which may pull
+    // from the queue at once. A rep that set itself offline stays offline until it says otherwise.
+    if (current && current.status === 'offline' && current.offlineReason === 'presence') await repReturned(this.s.ctx, rep.id);
     sock.send(await this.notifier.agentSnapshot());
     this.ready(sock);
   }
@@ -301,7 +319,9 @@ export class Gateway {
     sock.closed = true;
     this.registry.remove(sock);
     this.s.metrics.socketsOpen.dec({ kind: sock.kind });
-    if (!sock.identity || this.draining) return;
+    if (!sock.identity) return;
+    if (this.registry.user(sock.userId).size === 0) this.s.ctx.forgetCards({ repId: sock.identity.rep?.id, customerId: sock.identity.customer?.id });
+    if (this.draining) return;
     if (sock.kind === 'agent' && sock.identity.rep && this.registry.agents(sock.identity.rep.id).size === 0) {
       this.presence.repDisconnected(sock.identity.rep.id);
     }
@@ -395,6 +415,32 @@ export class Gateway {
     if (!conv || conv.status === 'closed') return sock.send(errorFrame('closed', 'The conversation is already closed.'));
     if (by === 'rep' && conv.repId !== identity.rep!.id) return sock.send(errorFrame('not_allowed', 'You no longer hold this conversation.'));
     await closeConversation(this.s.ctx, { conversationId: conv.id, by, closingRepId: identity.rep?.id, originSocket: sock.id });
+  }
+
+  /**
+   * An abandon committed while a customer socket of the conversation was open here after all (it came back
+   * as the grace period ended): the conversation goes back to the tail of the queue, and the socket hears
+   * `queued` with its new place.
+   */
+  private async reenterAbandoned(conversationId: string): Promise<void> {
+    const customers = () => [...this.registry.conversation(conversationId)].filter((x) => x.identity?.customer && !x.closed);
+    if (customers().length === 0) return;
+    try {
+      const out = await enqueueConversation(this.s.ctx, conversationId, { estimate: (p) => this.s.queueViewer.estimateFor(p) });
+      if (out.conversation.status !== 'queued') return;
+      // Enqueued here or by another instance's socket: either way this one's sockets learn their place.
+      await this.s.ctx.lock.run(async () => {
+        const position = await this.s.ctx.router.position(conversationId);
+        if (position === 0) return;
+        const estimate = await this.s.queueViewer.estimateFor(position);
+        for (const sock of customers()) {
+          sock.assignedRepId = undefined;
+          this.delivery.markWaiting(sock, position, estimate, out.conversation.version);
+        }
+      });
+    } catch (err) {
+      this.log.error({ err, conversationId }, 'putting an abandoned conversation with an open socket back in the queue failed');
+    }
   }
 
   /** The fan-out lost events (it reconnected): bring every socket here up to the store. */

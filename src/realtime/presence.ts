@@ -7,12 +7,29 @@ import { abandonConversation } from '../services/abandon.ts';
 
 /** What the gateway tells presence; implemented by in-process timers or by Redis-shared last-seen times. */
 export interface PresenceTracker {
-  repConnected(repId: number): void;
+  /** Resolves once the return is recorded where sweeps look (before the store's presence generation moves). */
+  repConnected(repId: number): void | Promise<void>;
   repDisconnected(repId: number): void;
-  customerBack(conversationId: string): void;
+  customerBack(conversationId: string): void | Promise<void>;
   customerLeft(conversationId: string): void;
   bootstrap(): Promise<void>;
   stop(): void;
+  /** Resolves when the requeues and abandons it started have finished (SIGTERM waits for them). */
+  idle(): Promise<void>;
+}
+
+/** The presence-triggered work in flight, so that a drain can wait for it. */
+export class InFlight {
+  private readonly running = new Set<Promise<unknown>>();
+
+  track(work: Promise<unknown>): void {
+    const p = work.catch(() => undefined).finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
 }
 
 export interface PresenceOptions {
@@ -33,6 +50,7 @@ export class LocalPresence implements PresenceTracker {
   private readonly customerTimers = new Map<string, NodeJS.Timeout>();
   private stopped = false;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly work = new InFlight();
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -50,7 +68,9 @@ export class LocalPresence implements PresenceTracker {
     const timer = setTimeout(() => {
       this.repTimers.delete(repId);
       if (this.stopped || this.opts.repHasSocket(repId)) return;
-      requeueRep(this.ctx, repId).catch((err) => this.log.error({ err, repId }, 'presence requeue failed'));
+      this.work.track(
+        requeueRep(this.ctx, repId, () => !this.opts.repHasSocket(repId)).catch((err) => this.log.error({ err, repId }, 'presence requeue failed')),
+      );
     }, this.opts.repGraceMs);
     timer.unref();
     this.repTimers.set(repId, timer);
@@ -66,7 +86,11 @@ export class LocalPresence implements PresenceTracker {
     const timer = setTimeout(() => {
       this.customerTimers.delete(conversationId);
       if (this.stopped || this.opts.customerHasSocket(conversationId)) return;
-      abandonConversation(this.ctx, conversationId).catch((err) => this.log.error({ err, conversationId }, 'abandon failed'));
+      this.work.track(
+        abandonConversation(this.ctx, conversationId, () => !this.opts.customerHasSocket(conversationId)).catch((err) =>
+          this.log.error({ err, conversationId }, 'abandon failed'),
+        ),
+      );
     }, this.opts.customerGraceMs);
     timer.unref();
     this.customerTimers.set(conversationId, timer);
@@ -87,6 +111,10 @@ export class LocalPresence implements PresenceTracker {
         .catch(() => undefined);
     }, 1000);
     this.sweeper.unref();
+  }
+
+  idle(): Promise<void> {
+    return this.work.idle();
   }
 
   stop(): void {

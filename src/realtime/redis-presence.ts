@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { ServiceContext } from '../services/context.ts';
 import { requeueRep } from '../services/reps.ts';
 import { abandonConversation } from '../services/abandon.ts';
-import type { PresenceOptions, PresenceTracker } from './presence.ts';
+import { InFlight, type PresenceOptions, type PresenceTracker } from './presence.ts';
 
 /** Stamps must come several times per grace period, or a short grace would expire live users. */
 export function presenceIntervals(repGraceMs: number, customerGraceMs: number): { refreshMs: number; sweepMs: number } {
@@ -25,6 +25,7 @@ export class RedisPresence implements PresenceTracker {
   private sweeping = false;
   private lastPrune = 0;
   private stopped = false;
+  private readonly work = new InFlight();
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -37,22 +38,31 @@ export class RedisPresence implements PresenceTracker {
     this.convKey = `${prefix}:{sb}:presence:conv`;
   }
 
-  private touch(key: string, member: string | number): void {
-    if (this.stopped) return;
+  private touch(key: string, member: string | number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     // GT: a later time from another instance is never moved back.
-    this.redis.zadd(key, 'GT', Date.now(), String(member)).catch((err) => this.log.warn({ err }, 'presence touch failed'));
+    return this.redis
+      .zadd(key, 'GT', Date.now(), String(member))
+      .then(() => undefined)
+      .catch((err) => this.log.warn({ err }, 'presence touch failed'));
   }
 
-  repConnected(repId: number): void {
-    this.touch(this.repKey, repId);
+  /** A sweep re-reads this after reading the presence generation, so a return stamped here first is always seen. */
+  private async expired(key: string, member: string, graceMs: number): Promise<boolean> {
+    const score = await this.redis.zscore(key, member);
+    return score !== null && Date.now() - Number(score) >= graceMs;
+  }
+
+  repConnected(repId: number): Promise<void> {
+    return this.touch(this.repKey, repId);
   }
 
   repDisconnected(repId: number): void {
     this.touch(this.repKey, repId);
   }
 
-  customerBack(conversationId: string): void {
-    this.touch(this.convKey, conversationId);
+  customerBack(conversationId: string): Promise<void> {
+    return this.touch(this.convKey, conversationId);
   }
 
   customerLeft(conversationId: string): void {
@@ -64,9 +74,9 @@ export class RedisPresence implements PresenceTracker {
     this.refreshTimer = setInterval(() => this.refresh(), refreshMs);
     this.refreshTimer.unref();
     this.sweepTimer = setInterval(() => {
-      if (this.sweeping) return;
+      if (this.sweeping || this.stopped) return;
       this.sweeping = true;
-      this.sweep()
+      this.sweepOnce()
         .catch((err) => this.log.warn({ err }, 'presence sweep failed'))
         .finally(() => (this.sweeping = false));
     }, sweepMs);
@@ -98,6 +108,17 @@ export class RedisPresence implements PresenceTracker {
     return scores.map((s) => (s === null ? now : Number(s)));
   }
 
+  /** One sweep; SIGTERM's drain waits for it (see idle). */
+  sweepOnce(): Promise<void> {
+    const run = this.sweep();
+    this.work.track(run);
+    return run;
+  }
+
+  idle(): Promise<void> {
+    return this.work.idle();
+  }
+
   private async sweep(): Promise<void> {
     if (this.stopped) return;
     const now = Date.now();
@@ -106,8 +127,9 @@ export class RedisPresence implements PresenceTracker {
     const repSeen = await this.lastSeen(this.repKey, reps.map((r) => String(r.id)), now);
     for (let i = 0; i < reps.length; i++) {
       if (now - repSeen[i] < this.opts.repGraceMs || this.stopped) continue;
-      await requeueRep(this.ctx, reps[i].id);
-      await this.redis.zrem(this.repKey, String(reps[i].id));
+      const id = String(reps[i].id);
+      const gone = await requeueRep(this.ctx, reps[i].id, async () => !this.opts.repHasSocket(reps[i].id) && (await this.expired(this.repKey, id, this.opts.repGraceMs)));
+      if (gone) await this.redis.zrem(this.repKey, id);
     }
 
     const localConvs = new Set(this.opts.localCustomerConversations());
@@ -115,7 +137,9 @@ export class RedisPresence implements PresenceTracker {
     const convSeen = await this.lastSeen(this.convKey, queued, now);
     for (let i = 0; i < queued.length; i++) {
       if (now - convSeen[i] < this.opts.customerGraceMs || this.stopped) continue;
-      if (await abandonConversation(this.ctx, queued[i])) await this.redis.zrem(this.convKey, queued[i]);
+      const id = queued[i];
+      const stillGone = async () => !this.opts.customerHasSocket(id) && (await this.expired(this.convKey, id, this.opts.customerGraceMs));
+      if (await abandonConversation(this.ctx, id, stillGone)) await this.redis.zrem(this.convKey, id);
     }
     // Entries of conversations long gone would otherwise pile up.
     if (now - this.lastPrune > 60_000) {

@@ -85,6 +85,12 @@ export class SocketRegistry {
     return out;
   }
 
+  /** Whether any open customer socket here is on the conversation. */
+  customerConversationOpen(conversationId: string): boolean {
+    for (const s of this.conversation(conversationId)) if (s.identity?.customer && !s.closed) return true;
+    return false;
+  }
+
   customerSocketsOpen(conversationId: string, customerUserId: number): number {
     let n = 0;
     for (const s of this.conversation(conversationId)) if (!s.closed && s.userId === customerUserId) n++;

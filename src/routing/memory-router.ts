@@ -44,6 +44,11 @@ export class MemoryRouter implements Router {
     }
   }
 
+  /** In-process operations are serialized by the services' routing lock, which the caller holds. */
+  async rebuildFrom(read: () => Promise<RoutingSnapshot>): Promise<void> {
+    await this.rebuild(await read());
+  }
+
   private insert(entry: QueueEntry): void {
     if (this.queued.has(entry.conversationId)) return;
     this.queued.set(entry.conversationId, entry);

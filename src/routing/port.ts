@@ -50,6 +50,11 @@ export type TransferResult = { ok: true; proposals: Proposal[] } | { ok: false; 
 export interface Router {
   /** Replaces all routing state with a store snapshot. */
   rebuild(snapshot: RoutingSnapshot): Promise<void>;
+  /**
+   * A fenced rebuild: no router operation (of any instance) lands between the snapshot read and its load,
+   * so the load erases nothing made meanwhile. Operations that arrive meanwhile wait and then run on the new state.
+   */
+  rebuildFrom(read: () => Promise<RoutingSnapshot>): Promise<void>;
   /** Adds the conversation to the queue (idempotent by id and version) and dispatches. */
   enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]>;
   /** The conversation no longer holds the rep's slot (closed); frees it, forgets its version, and dispatches. */

@@ -11,7 +11,7 @@ export async function deactivateUser(ctx: ServiceContext, userId: number, byUser
   const user = await ctx.store.setUserActive(userId, false);
   if (!user) throw notFound('No such user.');
   // The epoch bump above already refuses the user's tokens; this closes its open sockets on every instance.
-  await ctx.bus.publish({ kind: 'logout', userId });
+  await ctx.publish({ kind: 'logout', userId });
   const identity = await ctx.store.getIdentity(userId);
   // 'manual' offline: after reactivation the rep comes back only when it sets itself online.
   if (identity?.rep) await updateRepSettings(ctx, identity.rep.id, { status: 'offline' });

@@ -4,27 +4,84 @@ import type { Conversation } from '../domain/types.ts';
 import { entryOf, slotOf, type ServiceContext } from './context.ts';
 
 const MAX_ROUNDS = 10_000;
+/** Failures in a row after which the rest is left to the reconciler (the store is likely down). */
+const MAX_FAILURES = 3;
 
-/** Returns the conversations actually assigned, in commit order. No frame is published before its commit. */
-export async function assignProposals(ctx: ServiceContext, first: Proposal[]): Promise<Array<{ conversation: Conversation; repId: number }>> {
-  const done: Array<{ conversation: Conversation; repId: number }> = [];
+type Done = Array<{ conversation: Conversation; repId: number }>;
+
+/**
+ * Returns the conversations actually assigned, in commit order. No frame is published before its commit.
+ * It never drops a proposal: one whose commit failed (or whose outcome is unknown) is settled from a fresh
+ * read of the store, and handed back to the router if it did not commit; what cannot be settled (the store
+ * is down) stays reserved in the router, where the reconciler finds it.
+ */
+export async function assignProposals(ctx: ServiceContext, first: Proposal[]): Promise<Done> {
+  const done: Done = [];
   const work = [...first];
   let rounds = 0;
+  let failures = 0;
   while (work.length > 0 && rounds++ < MAX_ROUNDS) {
-    const p = work.shift()!;
-    const result = await ctx.store.assign(p.conversationId, p.repId, ctx.now());
-    if (result.ok) {
-      done.push({ conversation: result.conversation, repId: p.repId });
-      const [rep, customer] = await Promise.all([ctx.repCard(p.repId), ctx.customerCard(result.conversation.customerId)]);
-      if (rep && customer) await ctx.bus.publish({ kind: 'assigned', conversationId: p.conversationId, rep, customer });
-      continue;
+    const p = work[0];
+    try {
+      const next = await commitOne(ctx, p, done);
+      work.shift();
+      work.push(...next);
+      failures = 0;
+    } catch (err) {
+      ctx.reportError(err, 'an assignment failed; settling it from the store');
+      if (++failures >= MAX_FAILURES) break;
+      try {
+        const next = await settle(ctx, p, done);
+        work.shift();
+        work.push(...next);
+      } catch (settleErr) {
+        ctx.reportError(settleErr, 'settling a failed assignment failed; the reconciler will');
+        break;
+      }
     }
-    // The store refused: tell the router what the store knows, and take its next proposals.
-    const current = await ctx.store.getConversation(p.conversationId);
-    const requeue = current && current.status === 'queued' ? entryOf(current) : null;
-    const rep = result.reason === 'rep' ? await ctx.store.getRep(p.repId) : undefined;
-    work.push(...(await ctx.router.reject(p, { requeue, rep: rep ? slotOf(rep) : undefined })));
   }
-  if (done.length > 0 || first.length > 0) await ctx.bus.publish({ kind: 'queue_changed' });
+  if (done.length > 0 || first.length > 0) await ctx.publish({ kind: 'queue_changed' });
   return done;
+}
+
+/** One proposal: commit, or hand it back with the store's view. Returns the router's next proposals. */
+async function commitOne(ctx: ServiceContext, p: Proposal, done: Done): Promise<Proposal[]> {
+  const result = await ctx.store.assign(p.conversationId, p.repId, ctx.now());
+  if (result.ok) {
+    done.push({ conversation: result.conversation, repId: p.repId });
+    await announce(ctx, result.conversation, p.repId);
+    return [];
+  }
+  // The store refused: tell the router what the store knows, and take its next proposals.
+  return handBack(ctx, p, result.reason === 'rep');
+}
+
+/** After a failure: the commit may or may not have happened, and only a fresh read says which. */
+async function settle(ctx: ServiceContext, p: Proposal, done: Done): Promise<Proposal[]> {
+  const current = await ctx.store.getConversation(p.conversationId);
+  if (current?.status === 'assigned' && current.repId === p.repId) {
+    if (!done.some((d) => d.conversation.id === current.id)) {
+      done.push({ conversation: current, repId: p.repId });
+      await announce(ctx, current, p.repId);
+    }
+    return [];
+  }
+  return handBack(ctx, p, true);
+}
+
+async function handBack(ctx: ServiceContext, p: Proposal, repSide: boolean): Promise<Proposal[]> {
+  const current = await ctx.store.getConversation(p.conversationId);
+  const requeue = current && current.status === 'queued' ? entryOf(current) : null;
+  const rep = repSide ? await ctx.store.getRep(p.repId) : undefined;
+  return ctx.router.reject(p, { requeue, rep: rep ? slotOf(rep) : undefined });
+}
+
+/** After the commit nothing may undo it: a failure to announce is a fan-out gap, caught up from the store. */
+async function announce(ctx: ServiceContext, conversation: Conversation, repId: number): Promise<void> {
+  try {
+    const [rep, customer] = await Promise.all([ctx.repCard(repId), ctx.customerCard(conversation.customerId)]);
+    if (rep && customer) await ctx.publish({ kind: 'assigned', conversationId: conversation.id, rep, customer, version: conversation.version });
+  } catch (err) {
+    ctx.noteFanoutGap(err);
+  }
 }

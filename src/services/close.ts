@@ -38,10 +38,10 @@ export function closeConversation(ctx: ServiceContext, req: CloseRequest): Promi
       }
     } else {
       await ctx.router.remove(before.id, true);
-      await ctx.bus.publish({ kind: 'queue_changed' });
+      await ctx.publish({ kind: 'queue_changed' });
     }
     const repUser = before.repId !== null && before.status === 'assigned' ? await ctx.repCard(before.repId) : null;
-    await ctx.bus.publish({
+    await ctx.publish({
       kind: 'closed',
       conversationId: before.id,
       by: req.by === 'admin' ? 'system' : req.by,

@@ -1,5 +1,5 @@
 // What every service verb works with: the two ports, the fan-out, a clock, and the per-process routing lock.
-import type { Bus, CustomerCard, RepCard } from '../bus/port.ts';
+import type { Bus, BusEvent, CustomerCard, RepCard } from '../bus/port.ts';
 import type { Router, QueueEntry } from '../routing/port.ts';
 import type { Store } from '../store/port.ts';
 import type { Conversation, RepProfile } from '../domain/types.ts';
@@ -29,6 +29,68 @@ export class ServiceContext {
   ) {}
 
   /** Names never change, so a rep's card is looked up once per process. */
+  private readonly gapListeners = new Set<(err: unknown) => void>();
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  /**
+   * Publishes an event whose cause is already committed. A failure is a fan-out gap, never the caller's
+   * error (a stored message is a sent message): this instance catches up at once, and a `resync` is
+   * published, retried until the fan-out works again, so that every other instance catches up too.
+   */
+  async publish(event: BusEvent): Promise<void> {
+    try {
+      await this.bus.publish(event);
+    } catch (err) {
+      this.noteFanoutGap(err);
+    }
+  }
+
+  /** Where failures that no caller can act on are logged (the app sets it). */
+  reportError: (err: unknown, what: string) => void = () => undefined;
+
+  /** Listeners (the gateway) catch this instance's sockets up after a publish was lost. */
+  onFanoutGap(listener: (err: unknown) => void): () => void {
+    this.gapListeners.add(listener);
+    return () => this.gapListeners.delete(listener);
+  }
+
+  /** An event after a commit was lost: catch up here, and ask every instance to (see publish). */
+  noteFanoutGap(err: unknown): void {
+    this.reportError(err, 'a publish after its commit failed: a fan-out gap');
+    for (const l of this.gapListeners) l(err);
+    if (this.resyncTimer || this.closed) return;
+    let delay = 50;
+    const retry = () => {
+      this.bus.publish({ kind: 'resync' }).then(
+        () => (this.resyncTimer = undefined),
+        () => {
+          if (this.closed) return;
+          delay = Math.min(delay * 2, 2000);
+          this.resyncTimer = setTimeout(retry, delay);
+          this.resyncTimer.unref();
+        },
+      );
+    };
+    this.resyncTimer = setTimeout(retry, delay);
+    this.resyncTimer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.resyncTimer);
+  }
+
+  /** A user with no socket left on this instance needs no cached card (they would pile up forever). */
+  forgetCards(ids: { repId?: number; customerId?: number }): void {
+    if (ids.repId !== undefined) this.repCards.delete(ids.repId);
+    if (ids.customerId !== undefined) this.customerCards.delete(ids.customerId);
+  }
+
+  cachedCards(): { reps: number; customers: number } {
+    return { reps: this.repCards.size, customers: this.customerCards.size };
+  }
+
   async repCard(repId: number): Promise<RepCard | null> {
     const cached = this.repCards.get(repId);
     if (cached) return cached;

@@ -3,7 +3,6 @@ import { conflict, notFound } from '../domain/errors.ts';
 import type { Conversation } from '../domain/types.ts';
 import { assignProposals } from './assign.ts';
 import { entryOf, type ServiceContext } from './context.ts';
-import type { Proposal } from '../routing/port.ts';
 
 export type EnqueueOutcome = { conversation: Conversation; assigned: boolean };
 
@@ -15,30 +14,41 @@ export interface EnqueueOptions {
   /** 409 instead of a no-op when the conversation is not new or abandoned (POST /queue/). */
   strict?: boolean;
   /** Called under the routing lock when the conversation must wait, so its `queued` frame precedes any `assigned`. */
-  onQueued?: (position: number, estimatedWaitS: number) => void;
+  onQueued?: (position: number, estimatedWaitS: number, version: number) => void;
   estimate?: (position: number) => Promise<number>;
 }
 
+/**
+ * The store commits first and the router is told after: the router never holds a conversation that a failed
+ * COMMIT left `new`, and no database lock (the queue_seq counter row) is held across a Redis call, so a Redis
+ * stall cannot starve the PostgreSQL pool. A COMMIT that reported failure may still have happened: the store
+ * is read again, and a conversation it has queued is routed all the same.
+ */
 export function enqueueConversation(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
   return ctx.lock.run(async () => {
-    let proposals: Proposal[] = [];
-    const queued = await ctx.store.enqueue(conversationId, ctx.now(), async (c) => {
-      proposals = await ctx.router.enqueueAndDispatch(entryOf(c));
-    });
+    let queued: Conversation | undefined;
+    try {
+      queued = await ctx.store.enqueue(conversationId, ctx.now());
+    } catch (err) {
+      const current = await ctx.store.getConversation(conversationId).catch(() => undefined);
+      if (current?.status !== 'queued') throw err;
+      queued = current;
+    }
     if (!queued) {
       const current = await ctx.store.getConversation(conversationId);
       if (!current) throw notFound();
       if (opts.strict) throw conflict(`Cannot queue a conversation that is ${current.status}.`, 'illegal_transition');
       return { conversation: current, assigned: current.status === 'assigned' };
     }
+    const proposals = await ctx.router.enqueueAndDispatch(entryOf(queued));
     const done = await assignProposals(ctx, proposals);
     const mine = done.find((d) => d.conversation.id === conversationId);
     if (!mine) {
       if (opts.onQueued) {
         const position = await ctx.router.position(conversationId);
-        if (position > 0) opts.onQueued(position, opts.estimate ? await opts.estimate(position) : 0);
+        if (position > 0) opts.onQueued(position, opts.estimate ? await opts.estimate(position) : 0, queued.version);
       }
-      await ctx.bus.publish({ kind: 'queue_changed' });
+      await ctx.publish({ kind: 'queue_changed' });
     }
     return { conversation: mine ? mine.conversation : queued, assigned: mine !== undefined };
   });

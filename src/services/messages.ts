@@ -38,6 +38,6 @@ export async function sendMessage(ctx: ServiceContext, req: SendRequest): Promis
     if (result.message.authorId !== req.authorId) throw new DomainError(400, 'bad_frame', 'That client_id is already used in this conversation.');
     return { message: result.message, duplicate: true };
   }
-  await ctx.bus.publish({ kind: 'message', conversationId: req.conversationId, message: result.message });
+  await ctx.publish({ kind: 'message', conversationId: req.conversationId, message: result.message });
   return { message: result.message, duplicate: false };
 }

@@ -1,12 +1,14 @@
-// RoutingReconciler: compares the router with the store and rebuilds the router when they disagree for
-// longer than any operation takes. An instance killed between a router proposal and its store commit
-// leaves a reservation that no one will commit or refuse; this is what finds and clears it. A rebuild
-// is always safe: the store decides every assignment, so a stale proposal is only refused (R1).
+// RoutingReconciler: compares the router with the store and repairs a difference that lasts longer than any
+// operation takes, in both modes. An instance killed between a router proposal and its store commit, a
+// failed store call in an assignment, or a process stopped between a rep's offline commit and its router
+// update leaves state that no one else would fix; this is what finds and clears it. A rebuild is safe: it is
+// fenced (no router operation lands between its snapshot and its load), and the store decides every
+// assignment, so a stale proposal is only refused (R1).
 import type { RoutingSnapshot } from '../domain/types.ts';
 import type { RouterView } from '../routing/port.ts';
-import { slotOf, type ServiceContext } from './context.ts';
-import { rebuildRouting } from './rebuild.ts';
-import { isEligible } from '../domain/policy.ts';
+import type { ServiceContext } from './context.ts';
+import { dispatchEligible, rebuildRouting } from './rebuild.ts';
+import { finishRepOffline } from './reps.ts';
 
 /** Every way the router differs from the store, as stable strings so two passes can be compared. */
 export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<string> {
@@ -18,16 +20,31 @@ export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<strin
   const heldInStore = new Map(snap.assigned.map((c) => [c.id, c.repId]));
   for (const [id, repId] of heldInStore) if (view.held.get(id) !== repId) drift.add(`unheld:${id}:${repId}`);
   for (const [id, repId] of view.held) if (heldInStore.get(id) !== repId) drift.add(`orphan:${id}:${repId}`);
-  // Queued customers beside a free slot: nothing is wrong in the index, but nobody is dispatching.
-  if (snap.queue.length > 0 && snap.reps.some((r) => isEligible(slotOf(r)))) for (const c of snap.queue) drift.add(`stalled:${c.id}`);
+  // A queue beside a free slot, in the router's own view (one atomic read): every router operation
+  // dispatches, so this is a router nobody dispatched (a bare rebuild). The store's view is not asked: a free
+  // slot there beside a queue is routine between a close's commit and its release in the router.
+  const free = [...view.reps.values()].some((r) => r.status === 'online' && r.load < r.maxCapacity);
+  if (view.queued.length > 0 && free) drift.add(`stalled:${view.queued[0]}`);
+  // Loads are not compared across the two reads: a load that differs only because a close or an assignment
+  // straddles them would look the same on every pass under steady churn. Each side must agree with itself
+  // (both reads are consistent), and the held sets above, keyed by conversation, say where they differ.
+  const heldByRouter = new Map<number, number>();
+  for (const repId of view.held.values()) heldByRouter.set(repId, (heldByRouter.get(repId) ?? 0) + 1);
+  const heldByStore = new Map<number, number>();
+  for (const c of snap.assigned) if (c.repId !== null) heldByStore.set(c.repId, (heldByStore.get(c.repId) ?? 0) + 1);
+  for (const [repId, r] of view.reps) if (r.load !== (heldByRouter.get(repId) ?? 0)) drift.add(`router-load:${repId}:${r.load}`);
   for (const rep of snap.reps) {
+    if (rep.load !== (heldByStore.get(rep.id) ?? 0)) drift.add(`store-load:${rep.id}:${rep.load}`);
     const r = view.reps.get(rep.id);
-    if (!r || r.load !== rep.load || r.status !== rep.status || r.maxCapacity !== rep.maxCapacity) {
-      drift.add(`rep:${rep.id}:${rep.status}:${rep.maxCapacity}:${rep.load}`);
-    }
+    if (!r || r.status !== rep.status || r.maxCapacity !== rep.maxCapacity) drift.add(`rep:${rep.id}:${rep.status}:${rep.maxCapacity}`);
   }
+  // An offline rep that still holds chats in the store: its offline transition did not finish.
+  const holding = new Set(snap.assigned.map((c) => c.repId));
+  for (const rep of snap.reps) if (rep.status === 'offline' && holding.has(rep.id)) drift.add(`offline-holding:${rep.id}`);
   return drift;
 }
+
+const intersect = (a: Set<string>, b: Set<string>) => new Set([...a].filter((d) => b.has(d)));
 
 export class RoutingReconciler {
   private previous = new Set<string>();
@@ -46,24 +63,38 @@ export class RoutingReconciler {
       if (this.running) return;
       this.running = true;
       this.pass()
-        .catch(() => undefined)
+        .catch((err) => this.ctx.reportError(err, 'a reconciliation pass failed'))
         .finally(() => (this.running = false));
     }, intervalMs);
     this.timer.unref();
   }
 
-  /** One comparison; rebuilds when some difference was already there on the previous pass. */
+  /**
+   * One comparison. The router is read before and after the snapshot, and only a difference against both
+   * counts: an operation whose store and router halves straddle the snapshot is not drift. What is still
+   * there on the next pass is repaired: an unfinished offline is finished, a stalled queue dispatched, and
+   * anything else rebuilt.
+   */
   async pass(): Promise<boolean> {
     if (!(await this.tryLock())) return false;
-    const [snap, view] = await Promise.all([this.ctx.store.routingSnapshot(), this.ctx.router.inspect()]);
-    const drift = routingDrift(snap, view);
+    const before = await this.ctx.router.inspect();
+    const snap = await this.ctx.store.routingSnapshot();
+    const after = await this.ctx.router.inspect();
+    const drift = intersect(routingDrift(snap, before), routingDrift(snap, after));
     const lasting = [...drift].filter((d) => this.previous.has(d));
     this.previous = drift;
     if (lasting.length === 0) return false;
-    await this.ctx.lock.run(() => rebuildRouting(this.ctx));
+    for (const d of lasting) if (d.startsWith('offline-holding:')) await finishRepOffline(this.ctx, Number(d.split(':')[1]));
+    // A store whose load column disagrees with its own assignments is reported, not rebuilt: the router
+    // counts loads from the assignments, and the store's conditional updates still bound every rep.
+    const rebuild = lasting.some((d) => !/^(offline-holding|stalled|store-load):/.test(d));
+    if (rebuild) await this.ctx.lock.run(() => rebuildRouting(this.ctx));
+    else if (lasting.some((d) => d.startsWith('stalled:'))) {
+      await this.ctx.lock.run(async () => dispatchEligible(this.ctx, (await this.ctx.store.routingSnapshot()).reps));
+    }
     this.previous = new Set();
     this.onRebuild(lasting);
-    await this.ctx.bus.publish({ kind: 'queue_changed' });
+    await this.ctx.publish({ kind: 'queue_changed' });
     return true;
   }
 

@@ -1,5 +1,5 @@
 // Rep verbs: change status or capacity (which may pull from the queue), and requeue a departed rep's chats.
-import type { RepProfile, RepStatus } from '../domain/types.ts';
+import type { Conversation, RepProfile, RepStatus } from '../domain/types.ts';
 import { notFound } from '../domain/errors.ts';
 import { assignProposals } from './assign.ts';
 import { entryOf, slotOf, type ServiceContext } from './context.ts';
@@ -9,6 +9,7 @@ export function updateRepSettings(ctx: ServiceContext, repId: number, patch: { s
   return ctx.lock.run(async () => {
     if (patch.status === 'offline') {
       const rep = await requeueRepLocked(ctx, repId, 'manual');
+      if (!rep) throw notFound('No such rep.');
       if (patch.maxCapacity === undefined) return rep;
     }
     const rep = await ctx.store.updateRep(repId, patch);
@@ -25,30 +26,68 @@ export function registerRep(ctx: ServiceContext, rep: RepProfile): Promise<void>
   });
 }
 
-/** The rep left (presence expired, or set offline): its open chats go back to the queue at their places. */
-export function requeueRep(ctx: ServiceContext, repId: number): Promise<RepProfile> {
-  return ctx.lock.run(() => requeueRepLocked(ctx, repId, 'presence'));
+/**
+ * The rep's console is back after presence took it offline: online again, which may pull from the queue.
+ * Decided under the routing lock from a fresh read, so it cannot interleave with a requeue of the same rep;
+ * a rep that set itself offline stays offline until it says otherwise.
+ */
+export function repReturned(ctx: ServiceContext, repId: number): Promise<void> {
+  return ctx.lock.run(async () => {
+    const current = await ctx.store.updateRep(repId, {});
+    if (!current || current.status !== 'offline' || current.offlineReason !== 'presence') return;
+    const rep = await ctx.store.updateRep(repId, { status: 'online' });
+    if (rep) await assignProposals(ctx, await ctx.router.setRep(slotOf(rep)));
+  });
 }
 
-async function requeueRepLocked(ctx: ServiceContext, repId: number, by: 'manual' | 'presence'): Promise<RepProfile> {
-  const reason = 'requeued' as const;
-  const rep = await ctx.store.updateRep(repId, { status: 'offline', offlineReason: by });
-  if (!rep) throw notFound('No such rep.');
-  const card = await ctx.repCard(repId);
-  const entries = [];
-  const notices = [];
-  for (const c of await ctx.store.assignedTo(repId)) {
-    const requeued = await ctx.store.requeue(c.id, repId, ctx.now());
-    if (!requeued) continue;
-    entries.push(entryOf(requeued));
-    const customer = await ctx.customerCard(c.customerId);
-    notices.push({ kind: 'requeued' as const, conversationId: c.id, customerUserId: customer!.userId, rep: card, reason, position: 1 });
-  }
-  const fresh = (await ctx.store.updateRep(repId, {}))!;
-  const proposals = await ctx.router.requeueRep(slotOf(fresh), entries);
+/**
+ * Presence saw the rep leave: it goes offline and its open chats go back to the queue at their places.
+ * `stillGone` is asked after the rep's presence generation was read; an agent socket that comes back after
+ * that bumps the generation, and the store refuses the offline transition. Undefined when refused.
+ */
+export function requeueRep(ctx: ServiceContext, repId: number, stillGone?: () => boolean | Promise<boolean>): Promise<RepProfile | undefined> {
+  return ctx.lock.run(async () => {
+    const rep = await ctx.store.getRep(repId);
+    if (!rep) return undefined;
+    if (stillGone && !(await stillGone())) return undefined;
+    return requeueRepLocked(ctx, repId, 'presence', rep.presenceGen);
+  });
+}
+
+/**
+ * The store makes the rep offline and requeues all its chats in one transaction; the router then follows.
+ * A process that dies between the two leaves the router behind the store, which the reconciler repairs.
+ */
+async function requeueRepLocked(ctx: ServiceContext, repId: number, by: 'manual' | 'presence', presenceGen?: number): Promise<RepProfile | undefined> {
+  const out = await ctx.store.takeRepOffline(repId, by, ctx.now(), presenceGen);
+  if (!out) return undefined;
+  await announceRequeued(ctx, out.rep, out.requeued);
+  return out.rep;
+}
+
+/** The router learns that the rep left with these chats; each customer hears `queued` with its real place. */
+async function announceRequeued(ctx: ServiceContext, rep: RepProfile, requeued: Conversation[]): Promise<void> {
+  const proposals = await ctx.router.requeueRep(slotOf(rep), requeued.map(entryOf));
+  const card = await ctx.repCard(rep.id);
   // Announced once the router has them back, so that each customer's `queued` carries its real place.
-  for (const n of notices) await ctx.bus.publish({ ...n, position: Math.max(1, await ctx.router.position(n.conversationId)) });
+  for (const c of requeued) {
+    const customer = await ctx.customerCard(c.customerId);
+    if (!customer) continue;
+    const position = Math.max(1, await ctx.router.position(c.id));
+    await ctx.publish({ kind: 'requeued', conversationId: c.id, customerUserId: customer.userId, rep: card, reason: 'requeued', position, version: c.version });
+  }
   await assignProposals(ctx, proposals);
-  await ctx.bus.publish({ kind: 'queue_changed' });
-  return fresh;
+  await ctx.publish({ kind: 'queue_changed' });
+}
+
+/**
+ * Finishes taking offline a rep that the store has offline but still holding chats (a transition that did
+ * not run as one unit, from before this was one transaction, or a chat assigned by a racing transaction).
+ */
+export function finishRepOffline(ctx: ServiceContext, repId: number): Promise<void> {
+  return ctx.lock.run(async () => {
+    const rep = await ctx.store.getRep(repId);
+    if (!rep || rep.status !== 'offline') return;
+    await requeueRepLocked(ctx, repId, rep.offlineReason ?? 'manual');
+  });
 }

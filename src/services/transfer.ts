@@ -25,9 +25,9 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
       const proposals = await ctx.router.requeue(entryOf(requeued), fromRepId, fromRepId);
       const position = Math.max(1, await ctx.router.position(conversationId));
       const customerUserId = (await ctx.customerCard(current.customerId))!.userId;
-      await ctx.bus.publish({ kind: 'requeued', conversationId, customerUserId, rep: fromCard, reason: 'transfer', position });
+      await ctx.publish({ kind: 'requeued', conversationId, customerUserId, rep: fromCard, reason: 'transfer', position, version: requeued.version });
       await assignProposals(ctx, proposals);
-      await ctx.bus.publish({ kind: 'queue_changed' });
+      await ctx.publish({ kind: 'queue_changed' });
       const after = await ctx.store.getConversation(conversationId);
       return { status: after!.status, repId: after!.repId };
     }
@@ -57,7 +57,7 @@ export function transferConversation(ctx: ServiceContext, conversationId: string
     }
     const toCard = (await ctx.repCard(toRepId))!;
     const customer = (await ctx.customerCard(current.customerId))!;
-    await ctx.bus.publish({ kind: 'assigned', conversationId, rep: toCard, customer, fromRep: fromCard ?? undefined });
+    await ctx.publish({ kind: 'assigned', conversationId, rep: toCard, customer, fromRep: fromCard ?? undefined, version: result.conversation.version });
     await assignProposals(ctx, reserved.proposals);
     return { status: 'assigned', repId: toRepId };
   });

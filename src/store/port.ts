@@ -147,8 +147,20 @@ export interface Store {
    * With `heldBy`, only while that rep holds it (a rep's close must not land on a chat transferred away meanwhile).
    */
   closeConversation(conversationId: string, by: ClosedBy, now: number, heldBy?: number): Promise<Conversation | undefined>;
-  /** queued -> abandoned, only if still queued and at the given version. */
-  abandon(conversationId: string, version: number, now: number): Promise<Conversation | undefined>;
+  /**
+   * queued -> abandoned, only if still queued and at the given version, and (when given) only if its
+   * customer was not seen coming back since `presenceGen` was read.
+   */
+  abandon(conversationId: string, version: number, now: number, presenceGen?: number): Promise<Conversation | undefined>;
+  /** A customer socket came back: bumps the conversation's presence generation, which refuses a racing abandon. */
+  markCustomerPresent(conversationId: string): Promise<void>;
+  /** A rep's agent socket came back: bumps its presence generation (refusing a racing offline) and marks it watched. */
+  markRepPresent(repId: number): Promise<RepProfile | undefined>;
+  /**
+   * One transaction: the rep goes offline and every conversation it holds goes back to the queue at its
+   * queue_seq. With `presenceGen`, only if the rep's agent socket was not seen coming back since it was read.
+   */
+  takeRepOffline(repId: number, by: 'manual' | 'presence', now: number, presenceGen?: number): Promise<{ rep: RepProfile; requeued: Conversation[] } | undefined>;
   rate(conversationId: string, score: number, comment: string | null): Promise<boolean>;
 
   routingSnapshot(): Promise<RoutingSnapshot>;

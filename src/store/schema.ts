@@ -32,6 +32,8 @@ export interface RepProfilesTable {
   /** 1 once the rep has connected /ws/agent/: only then does presence make it offline. */
   watched: Generated<number>;
   offline_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Bumped each time the rep's agent socket is seen coming back (see migration 010). */
+  presence_gen: Generated<number>;
 }
 
 export interface ConversationsTable {
@@ -51,6 +53,8 @@ export interface ConversationsTable {
   created_at: number;
   /** Set when the customer left a message for later: such a conversation is never abandoned. */
   left_message_at: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Bumped each time the customer's socket is seen coming back (see migration 010). */
+  presence_gen: Generated<number>;
 }
 
 export interface ConversationHoldersTable {

@@ -108,6 +108,7 @@ export class SqlAccountStore {
         'r.last_assigned_at as r_last_assigned_at',
         'r.watched as r_watched',
         'r.offline_reason as r_offline_reason',
+        'r.presence_gen as r_presence_gen',
       ])
       .where('u.id', '=', userId)
       .executeTakeFirst();
@@ -126,6 +127,7 @@ export class SqlAccountStore {
         last_assigned_at: row.r_last_assigned_at,
         watched: row.r_watched!,
         offline_reason: row.r_offline_reason,
+        presence_gen: row.r_presence_gen ?? 0,
       });
       return { user, rep };
     }

@@ -28,6 +28,7 @@ export const toRep = (r: Selectable<RepProfilesTable>): RepProfile => ({
   lastAssignedAt: r.last_assigned_at === null ? null : Number(r.last_assigned_at),
   watched: Number(r.watched) === 1,
   offlineReason: r.offline_reason === 'manual' || r.offline_reason === 'presence' ? r.offline_reason : null,
+  presenceGen: Number(r.presence_gen ?? 0),
 });
 
 export const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -47,6 +48,7 @@ export const toConversation = (r: Selectable<ConversationsTable>): Conversation 
   rating: num(r.rating),
   ratingComment: r.rating_comment,
   createdAt: Number(r.created_at),
+  presenceGen: Number(r.presence_gen ?? 0),
 });
 
 export interface MessageJoinRow {

@@ -4,7 +4,7 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, RepProfilesTable } from './schema.ts';
 import type { AssignResult, RoutingSnapshot, Store } from './port.ts';
-import type { ClosedBy, Conversation, ConversationStatus } from '../domain/types.ts';
+import type { ClosedBy, Conversation, ConversationStatus, RepProfile } from '../domain/types.ts';
 import { statesAllowing } from '../domain/conversation.ts';
 import { toConversation, toRep } from './sql-rows.ts';
 import { SqlConversationStore } from './sql-conversations.ts';
@@ -176,21 +176,64 @@ export class SqlStore extends SqlConversationStore implements Store {
     return undefined;
   }
 
-  async abandon(conversationId: string, version: number, now: number) {
+  async abandon(conversationId: string, version: number, now: number, presenceGen?: number) {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx
+      let update = trx
         .updateTable('conversations')
         .set({ status: 'abandoned', version: sql`version + 1` })
         .where('id', '=', conversationId)
         .where('status', '=', 'queued')
         .where('version', '=', version)
-        .where('left_message_at', 'is', null)
-        .returningAll()
-        .executeTakeFirst();
+        .where('left_message_at', 'is', null);
+      if (presenceGen !== undefined) update = update.where('presence_gen', '=', presenceGen);
+      const row = await update.returningAll().executeTakeFirst();
       if (!row) return undefined;
       await this.event(trx, conversationId, 'abandoned', null, now);
       return toConversation(row);
     });
+  }
+
+  async markCustomerPresent(conversationId: string): Promise<void> {
+    await this.db.updateTable('conversations').set({ presence_gen: sql`presence_gen + 1` }).where('id', '=', conversationId).execute();
+  }
+
+  async markRepPresent(repId: number): Promise<RepProfile | undefined> {
+    const r = await this.db
+      .updateTable('rep_profiles')
+      .set({ presence_gen: sql`presence_gen + 1`, watched: 1 })
+      .where('id', '=', repId)
+      .returningAll()
+      .executeTakeFirst();
+    return r ? toRep(r) : undefined;
+  }
+
+  async takeRepOffline(repId: number, by: 'manual' | 'presence', now: number, presenceGen?: number) {
+    // The rep row is locked first, so no assignment to it commits after this one; a close or requeue that
+    // locked one of its chats first and now waits for the rep row is a deadlock PostgreSQL breaks: retry.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().execute(async (trx) => {
+          let update = trx.updateTable('rep_profiles').set({ status: 'offline', offline_reason: by, load: 0 }).where('id', '=', repId);
+          if (presenceGen !== undefined) update = update.where('presence_gen', '=', presenceGen);
+          const rep = await update.returningAll().executeTakeFirst();
+          if (!rep) return undefined;
+          const rows = await trx
+            .updateTable('conversations')
+            .set({ status: 'queued', rep_id: null, queued_at: now, assigned_at: null, version: sql`version + 1` })
+            .where('rep_id', '=', repId)
+            .where('status', '=', 'assigned')
+            .returningAll()
+            .execute();
+          for (const row of rows) await this.event(trx, row.id, 'requeued', repId, now);
+          const requeued = rows.map(toConversation).sort((a, b) => (a.queueSeq ?? 0) - (b.queueSeq ?? 0));
+          return { rep: toRep(rep), requeued };
+        });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt < 5 && (code === '40P01' || code === '40001')) continue;
+        throw err;
+      }
+    }
   }
 
   async rate(conversationId: string, score: number, comment: string | null): Promise<boolean> {

@@ -93,7 +93,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
         const username = unique('rep');
         const { user, profile } = await store.createRep(newUser(username), 3);
         assert.equal(user.role, 'rep');
-        assert.deepEqual(profile, { id: profile.id, userId: user.id, maxCapacity: 3, status: 'online', load: 0, lastAssignedAt: null, watched: false, offlineReason: null });
+        assert.deepEqual(profile, { id: profile.id, userId: user.id, maxCapacity: 3, status: 'online', load: 0, lastAssignedAt: null, watched: false, offlineReason: null, presenceGen: 0 });
         // Why a rep is offline is kept: its own choice survives a console reconnect, presence's does not.
         assert.equal((await store.updateRep(profile.id, { status: 'offline' }))!.offlineReason, 'manual');
         assert.equal((await store.updateRep(profile.id, { status: 'offline', offlineReason: 'presence' }))!.offlineReason, 'presence');
@@ -245,6 +245,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
           rating: null,
           ratingComment: null,
           createdAt: at,
+          presenceGen: 0,
         });
         assert.deepEqual(await store.getConversation(c.id), c);
         assert.deepEqual(await store.getConversationWithLatest(c.id), { ...c, latestMessage: null });

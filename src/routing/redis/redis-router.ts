@@ -189,6 +189,30 @@ export class RedisRouter implements Router {
     await this.call('rebuild', ['force', newEpoch(), ...snapshotArgs(snapshot)]);
   }
 
+  /**
+   * The epoch is the fence every script checks: with the rebuild lock held, the epoch is deleted first, so
+   * every operation of every instance answers NOSTATE and its caller waits on the lock; only then is the
+   * snapshot read, and it is loaded as a new epoch. An operation that finished before the fence has its store
+   * side in the snapshot or still to come (then the store refuses what it contradicts, R1). A rebuilder that
+   * dies after the fence leaves no state, which the next caller rebuilds once the lock expires.
+   */
+  async rebuildFrom(read: () => Promise<RoutingSnapshot>): Promise<void> {
+    const token = randomUUID();
+    const deadline = Date.now() + 3 * this.lockMs;
+    while ((await this.redis.set(this.key('rebuildLock'), token, 'PX', this.lockMs, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) throw new Error('The routing rebuild lock was not released in time.');
+      await sleep(this.pollMs);
+    }
+    try {
+      await this.redis.del(this.key('epoch'));
+      const snapshot = await read();
+      const epoch = newEpoch();
+      if ((await this.call('rebuild', ['missing', epoch, ...snapshotArgs(snapshot)])) === 1) this.options.onRebuild?.(epoch);
+    } finally {
+      await this.call('releaseLock', [token]).catch(() => undefined);
+    }
+  }
+
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
     return parseProposals(await this.run('enqueueAndDispatch', entryArgs(entry)));
   }

@@ -4,6 +4,7 @@ import * as initial from './001_initial.ts';
 import * as settings from './002_settings.ts';
 import * as offlineReason from './003_offline_reason.ts';
 import * as userActive from './004_user_active.ts';
+import * as presenceGen from './010_presence_gen.ts';
 import * as leftMessage from './030_left_message.ts';
 
 export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
@@ -14,6 +15,7 @@ export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProv
         '002_settings': { up: (db: Kysely<any>) => settings.up(db) },
         '003_offline_reason': { up: (db: Kysely<any>) => offlineReason.up(db) },
         '004_user_active': { up: (db: Kysely<any>) => userActive.up(db) },
+        '010_presence_gen': { up: (db: Kysely<any>) => presenceGen.up(db) },
         '030_left_message': { up: (db: Kysely<any>) => leftMessage.up(db) },
       };
     },

@@ -1,0 +1,277 @@
+// Liveness of routing, on both modes (SQLite + memory router; PostgreSQL + Redis router): every failure path
+// goes back to a state the store agrees with. Each case injects its fault through a seam (a store or router
+// that throws, pauses or runs extra steps at a chosen call), never through timing.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPostgres, openSqlite } from '../../src/store/open.ts';
+import type { SqlStore } from '../../src/store/sql-store.ts';
+import type { Store } from '../../src/store/port.ts';
+import { MemoryRouter } from '../../src/routing/memory-router.ts';
+import { RedisRouter } from '../../src/routing/redis/redis-router.ts';
+import type { Router } from '../../src/routing/port.ts';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import type { Bus } from '../../src/bus/port.ts';
+import { ServiceContext } from '../../src/services/context.ts';
+import { enqueueConversation } from '../../src/services/enqueue.ts';
+import { registerRep, requeueRep } from '../../src/services/reps.ts';
+import { assignProposals } from '../../src/services/assign.ts';
+import { rebuildRouting } from '../../src/services/rebuild.ts';
+import { RoutingReconciler, routingDrift } from '../../src/services/reconcile.ts';
+import { createTempDatabase, requirePostgres } from '../helpers/pg.ts';
+import { connectRedis, requireRedis, uniquePrefix } from '../helpers/redis.ts';
+import { faulty, Gate, until } from '../helpers/faults.ts';
+
+const pgSkip = await requirePostgres();
+const redisSkip = await requireRedis();
+const redis = redisSkip ? undefined : connectRedis();
+if (redis) await redis.connect();
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  redis?.disconnect();
+});
+
+interface Mode {
+  name: string;
+  skip: string | false;
+  store(): Promise<SqlStore>;
+  router(store: Store): Router;
+}
+
+const modes: Mode[] = [
+  {
+    name: 'SQLite + memory router',
+    skip: false,
+    async store() {
+      const dir = mkdtempSync(join(tmpdir(), 'sb-liveness-'));
+      const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
+      cleanups.push(async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return store;
+    },
+    router: () => new MemoryRouter(),
+  },
+  {
+    name: 'PostgreSQL + Redis router',
+    skip: pgSkip || redisSkip,
+    async store() {
+      const db = await createTempDatabase('sbliveness');
+      const store = await openPostgres({ url: db.url, poolSize: 6 });
+      cleanups.push(async () => {
+        await store.close();
+        await db.drop();
+      });
+      return store;
+    },
+    router(store) {
+      const router = new RedisRouter(redis!, { prefix: uniquePrefix('sbtest-liveness'), hashTag: 'sb', snapshot: () => store.routingSnapshot(), rebuildPollMs: 5 });
+      cleanups.push(() => router.destroy());
+      return router;
+    },
+  },
+];
+
+const PW = 'scrypt$16384$8$1$x$y';
+let n = 0;
+const user = (p: string) => ({ username: `${p}${n++}`, email: '', firstName: '', lastName: '', passwordHash: PW });
+
+async function world(mode: Mode, opts: { bus?: Bus } = {}) {
+  const real = await mode.store();
+  const store = faulty<Store>(real);
+  const router = faulty<Router>(mode.router(real));
+  const bus = opts.bus ?? new MemoryBus();
+  const ctx = new ServiceContext(store.proxy, router.proxy, bus);
+  await router.proxy.rebuild(await real.routingSnapshot());
+  const rep = async (capacity: number) => {
+    const r = (await real.createRep(user('r'), capacity)).profile;
+    await registerRep(ctx, r);
+    return r;
+  };
+  const conversation = async () => {
+    const c = (await real.createCustomer(user('c'), 1)).profile;
+    return real.createConversation(c.id, Date.now());
+  };
+  const drift = async () => [...routingDrift(await real.routingSnapshot(), await router.proxy.inspect())];
+  return { real, store, router, bus, ctx, rep, conversation, drift };
+}
+
+for (const mode of modes) {
+  describe(`liveness on ${mode.name}`, { skip: mode.skip }, () => {
+    it('takes a rep offline as one unit: a failure midway never leaves an offline rep holding chats', async () => {
+      const w = await world(mode);
+      const rep = await w.rep(2);
+      const a = await w.conversation();
+      const b = await w.conversation();
+      await enqueueConversation(w.ctx, a.id);
+      await enqueueConversation(w.ctx, b.id);
+      assert.equal((await w.real.assignedTo(rep.id)).length, 2);
+      // The second per-chat requeue fails (a PostgreSQL error, a crash, a SIGTERM in between).
+      let requeues = 0;
+      w.store.on('requeue', async (real, ...args) => {
+        if (++requeues === 2) throw new Error('injected: the store failed midway');
+        return real(...args);
+      });
+      await requeueRep(w.ctx, rep.id).catch(() => undefined);
+      const after = await w.real.getRep(rep.id);
+      const held = await w.real.assignedTo(rep.id);
+      assert.ok(after?.status !== 'offline' || held.length === 0, `an offline rep still holds ${held.length} chat(s)`);
+      assert.equal(after?.status, 'offline');
+      for (const c of [a, b]) assert.equal((await w.real.getConversation(c.id))?.status, 'queued');
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('finishes an offline that did not finish (a rep offline in the store with chats left), through the reconciler', async () => {
+      const w = await world(mode);
+      const rep = await w.rep(1);
+      const other = await w.rep(0);
+      const a = await w.conversation();
+      await enqueueConversation(w.ctx, a.id);
+      // What a process stopped between the two halves of the old offline left behind.
+      await w.real.updateRep(rep.id, { status: 'offline', offlineReason: 'presence' });
+      await w.real.updateRep(other.id, { maxCapacity: 1 });
+      const reconciler = new RoutingReconciler(w.ctx, async () => true);
+      await reconciler.pass();
+      await reconciler.pass();
+      await reconciler.pass();
+      assert.deepEqual(await w.real.assignedTo(rep.id), [], 'the offline rep still holds its chat');
+      const now = await w.real.getConversation(a.id);
+      assert.ok(now?.status === 'queued' || (now?.status === 'assigned' && now.repId === other.id), `the chat is ${now?.status}`);
+    });
+
+    it('settles a proposal whose store commit failed, instead of dropping it with its reserved slot', async () => {
+      const w = await world(mode);
+      const rep = await w.rep(1);
+      const a = await w.conversation();
+      let fails = 1;
+      w.store.on('assign', async (real, ...args) => {
+        if (fails-- > 0) throw new Error('injected: the assignment transaction failed');
+        return real(...args);
+      });
+      await enqueueConversation(w.ctx, a.id).catch(() => undefined);
+      const now = await w.real.getConversation(a.id);
+      assert.equal(now?.status, 'assigned', 'the conversation is stranded');
+      assert.equal(now?.repId, rep.id);
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('keeps committing the other proposals when a publish fails after a commit, and reports a fan-out gap', async () => {
+      const inner = new MemoryBus();
+      const bus = faulty<Bus>(inner);
+      const w = await world(mode, { bus: bus.proxy });
+      const a = await w.conversation();
+      const b = await w.conversation();
+      await enqueueConversation(w.ctx, a.id);
+      await enqueueConversation(w.ctx, b.id);
+      let gaps = 0;
+      w.ctx.onFanoutGap?.(() => gaps++);
+      let failed = false;
+      bus.on('publish', async (real, event) => {
+        if (event.kind === 'assigned' && !failed) {
+          failed = true;
+          throw new Error('injected: the fan-out is down');
+        }
+        return real(event);
+      });
+      // A rep with two free slots takes both; the first announcement is lost.
+      await w.rep(2).catch(() => undefined);
+      for (const c of [a, b]) assert.equal((await w.real.getConversation(c.id))?.status, 'assigned', `${c.id} was dropped`);
+      assert.deepEqual(await w.drift(), []);
+      assert.equal(gaps, 1);
+    });
+
+    it('leaves nothing in the router when the enqueue COMMIT fails', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      const a = await w.conversation();
+      w.store.on('enqueue', (real, id, now, beforeCommit) =>
+        real(id, now, async (queued) => {
+          if (beforeCommit) await beforeCommit(queued);
+          throw new Error('injected: COMMIT failed');
+        }),
+      );
+      await assert.rejects(enqueueConversation(w.ctx, a.id));
+      assert.equal((await w.real.getConversation(a.id))?.status, 'new');
+      assert.deepEqual((await w.router.proxy.inspect()).queued, [], 'the router holds a conversation the store has as new');
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('holds no database lock across a router call: a stalled router does not block another enqueue', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      const a = await w.conversation();
+      const b = await w.conversation();
+      const gate = new Gate();
+      w.router.on('enqueueAndDispatch', async (real, entry) => {
+        if (entry.conversationId === a.id) await gate.pass();
+        return real(entry);
+      });
+      const first = enqueueConversation(w.ctx, a.id);
+      await gate.reached;
+      // Another instance (here: the store directly) allocates the next queue_seq meanwhile.
+      let done = false;
+      const other = w.real.enqueue(b.id, Date.now()).then((c) => {
+        done = true;
+        return c;
+      });
+      await until(() => done, 'an enqueue while the router stalls', 3000).catch(() => undefined);
+      const doneWhileStalled = done;
+      gate.open();
+      await first;
+      await other;
+      assert.ok(doneWhileStalled, 'the enqueue waited for the stalled router call (a lock was held across it)');
+    });
+
+    it('does not mistake steady churn for drift: a close straddling every snapshot triggers no rebuild', async () => {
+      const w = await world(mode);
+      const rep = await w.rep(1);
+      const convs = [];
+      for (let i = 0; i < 5; i++) convs.push(await w.conversation());
+      for (const c of convs) await enqueueConversation(w.ctx, c.id);
+      // Every snapshot is read while a close is half done: committed in the store, not yet released in the
+      // router; the router half (release, next assignment) follows right after the read.
+      w.store.on('routingSnapshot', async (real) => {
+        const held = await w.real.assignedTo(rep.id);
+        if (held.length === 0) return real();
+        await w.real.closeConversation(held[0].id, 'system', Date.now());
+        const snap = await real();
+        await assignProposals(w.ctx, await w.router.proxy.releaseAndDispatch(held[0].id, rep.id));
+        return snap;
+      });
+      let rebuilds = 0;
+      const reconciler = new RoutingReconciler(w.ctx, async () => true, () => rebuilds++);
+      for (let i = 0; i < 3; i++) await reconciler.pass();
+      assert.equal(rebuilds, 0, 'a rebuild for routine churn');
+      w.store.off('routingSnapshot');
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('a forced rebuild erases nothing another instance did between its snapshot and its load', { skip: mode.name.startsWith('SQLite') ? 'one process: the routing lock already serializes it' : false }, async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      // A second instance: its own context on the same store and the same Redis state.
+      const r2 = new RedisRouter(redis!, { prefix: (w.router.proxy as RedisRouter).key('epoch').split(':{')[0], hashTag: 'sb', snapshot: () => w.real.routingSnapshot(), rebuildPollMs: 5 });
+      const ctx2 = new ServiceContext(w.real, r2, new MemoryBus());
+      const x = await w.conversation();
+      const gate = new Gate();
+      w.store.on('routingSnapshot', async (real) => {
+        const snap = await real();
+        await gate.pass();
+        return snap;
+      });
+      const rebuild = w.ctx.lock.run(() => rebuildRouting(w.ctx));
+      await gate.reached;
+      const enqueued = enqueueConversation(ctx2, x.id);
+      await until(async () => (await w.real.getConversation(x.id))?.status === 'queued', 'the other instance to queue x');
+      gate.open();
+      await rebuild;
+      await enqueued;
+      assert.deepEqual((await w.router.proxy.inspect()).queued, [x.id], 'the rebuild erased an enqueue made meanwhile');
+      assert.deepEqual(await w.drift(), []);
+    });
+  });
+}
