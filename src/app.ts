@@ -12,6 +12,9 @@ import type { Bus } from './bus/port.ts';
 import { ServiceContext } from './services/context.ts';
 import { rebuildRouting } from './services/rebuild.ts';
 import { Accounts } from './services/accounts.ts';
+import { HashGate } from './auth/hash-gate.ts';
+import { MemoryLoginThrottle, type LoginThrottle } from './auth/login-throttle.ts';
+import { RedisLoginThrottle } from './auth/redis-login-throttle.ts';
 import { TokenService } from './auth/tokens.ts';
 import { QueueViewer } from './services/queue-view.ts';
 import { Metrics } from './http/metrics.ts';
@@ -43,6 +46,10 @@ export interface AppDeps {
   rateLimitRedis?: Redis;
   /** Presence tracking; in-process timers unless scaled out. */
   presence?: PresenceFactory;
+  /** Failed-login counts; in memory, or in `rateLimitRedis` when that is given. */
+  loginThrottle?: LoginThrottle;
+  /** Milliseconds for the account guards; tests move it instead of waiting. */
+  clock?: () => number;
 }
 
 export interface BuiltApp {
@@ -80,7 +87,16 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   const services: AppServices = {
     config,
     ctx,
-    accounts: new Accounts(deps.store, tokens, deps.bus),
+    accounts: new Accounts(deps.store, tokens, deps.bus, {
+      hashGate: new HashGate(config.hashConcurrency, config.hashQueue),
+      loginRules: { maxFailures: config.loginMaxFailures, windowMs: config.loginWindowS * 1000 },
+      loginThrottle:
+        deps.loginThrottle ??
+        (deps.rateLimitRedis
+          ? new RedisLoginThrottle(deps.rateLimitRedis, config.redisPrefix, config.loginWindowS * 1000)
+          : new MemoryLoginThrottle(config.loginWindowS * 1000)),
+      clock: deps.clock,
+    }),
     queueViewer: new QueueViewer(ctx),
     metrics: new Metrics(),
   };
