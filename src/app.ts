@@ -13,6 +13,9 @@ import { ServiceContext } from './services/context.ts';
 import { rebuildRouting } from './services/rebuild.ts';
 import { RoutingReconciler } from './services/reconcile.ts';
 import { Accounts } from './services/accounts.ts';
+import { HashGate } from './auth/hash-gate.ts';
+import { MemoryLoginThrottle, type LoginThrottle } from './auth/login-throttle.ts';
+import { RedisLoginThrottle } from './auth/redis-login-throttle.ts';
 import { TokenService } from './auth/tokens.ts';
 import { QueueViewer } from './services/queue-view.ts';
 import { Metrics } from './http/metrics.ts';
@@ -54,6 +57,10 @@ export interface AppDeps {
    * look at a time; in-process it always may. `false` turns it off (tests that drive it by hand).
    */
   reconcile?: { tryLock?: () => Promise<boolean>; intervalMs?: number } | false;
+  /** Failed-login counts; in memory, or in `rateLimitRedis` when that is given. */
+  loginThrottle?: LoginThrottle;
+  /** Milliseconds for the account guards; tests move it instead of waiting. */
+  clock?: () => number;
 }
 
 export interface BuiltApp {
@@ -94,7 +101,16 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   const services: AppServices = {
     config,
     ctx,
-    accounts: new Accounts(deps.store, tokens, deps.bus),
+    accounts: new Accounts(deps.store, tokens, deps.bus, {
+      hashGate: new HashGate(config.hashConcurrency, config.hashQueue),
+      loginRules: { maxFailures: config.loginMaxFailures, windowMs: config.loginWindowS * 1000 },
+      loginThrottle:
+        deps.loginThrottle ??
+        (deps.rateLimitRedis
+          ? new RedisLoginThrottle(deps.rateLimitRedis, config.redisPrefix, config.loginWindowS * 1000)
+          : new MemoryLoginThrottle(config.loginWindowS * 1000)),
+      clock: deps.clock,
+    }),
     queueViewer: new QueueViewer(ctx),
     metrics: new Metrics(),
   };

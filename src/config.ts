@@ -1,8 +1,9 @@
 // Reads the environment into one typed, validated config; a bad value stops the process naming the variable.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { isIP } from 'node:net';
+import { makePrivateDir } from './store/private-files.ts';
 
 export interface Config {
   port: number;
@@ -33,6 +34,16 @@ export interface Config {
   // The browser console
   /** Origins allowed to embed the customer widget (CSP frame-ancestors); empty: the app's own origin only. */
   widgetOrigins: string[];
+  // Accounts and auth hardening: per-username login throttle, bounded password hashing, token families.
+  /** Failed logins per username within loginWindowS before the username is locked (0: no per-username limit). */
+  loginMaxFailures: number;
+  loginWindowS: number;
+  /** scrypt jobs running at once (libuv's pool has 4 threads, shared with DNS and file I/O). */
+  hashConcurrency: number;
+  /** scrypt jobs waiting for a slot; past this, 503 with Retry-After. */
+  hashQueue: number;
+  /** Absolute lifetime of a refresh-token family, from its login, however often it rotates. */
+  refreshFamilyTtlS: number;
 }
 
 /** Fastify's `trustProxy` forms that a deployment can state in one variable. */
@@ -144,6 +155,9 @@ export function loadConfig(env: Env = process.env): Config {
   const jwtSecret = env.JWT_SECRET === '' ? undefined : env.JWT_SECRET;
   if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
   if (production && jwtSecret === undefined) throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production');
+  const metricsToken = env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN;
+  // Metrics name routes, queue sizes and process internals: not for anonymous callers in production.
+  if (production && metricsToken === undefined) throw new ConfigError('METRICS_TOKEN', 'is required when NODE_ENV=production (the bearer token for /metrics)');
   const host = env.HOST ?? '127.0.0.1';
   if (host.trim() === '') throw new ConfigError('HOST', 'must not be empty');
   return {
@@ -166,20 +180,25 @@ export function loadConfig(env: Env = process.env): Config {
     wsFramesPerS: int(env, 'WS_FRAMES_PER_S', 20, 1),
     trustProxy: trustProxy(env),
     logLevel,
-    metricsToken: env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN,
+    metricsToken,
     production,
     repRegistration: oneOf(env, 'REP_REGISTRATION', ['open', 'admin'] as const, production ? 'admin' : 'open'),
     maxRepCapacity: int(env, 'MAX_REP_CAPACITY', 100, 1, 10_000),
 
     // The browser console
     widgetOrigins: origins(env, 'WIDGET_ORIGINS'),
+    loginMaxFailures: int(env, 'LOGIN_MAX_FAILURES', 10, 0, 1000),
+    loginWindowS: int(env, 'LOGIN_WINDOW_S', 900, 1, 86_400),
+    hashConcurrency: int(env, 'HASH_CONCURRENCY', 2, 1, 64),
+    hashQueue: int(env, 'HASH_QUEUE', 64, 0, 100_000),
+    refreshFamilyTtlS: int(env, 'REFRESH_FAMILY_TTL_S', 2_592_000, 1),
   };
 }
 
 /** The embedded default keeps a generated secret under DATA_DIR so tokens survive restarts. */
 export function resolveJwtSecret(config: Config): string {
   if (config.jwtSecret) return config.jwtSecret;
-  mkdirSync(config.dataDir, { recursive: true });
+  makePrivateDir(config.dataDir);
   const file = join(config.dataDir, 'jwt-secret');
   if (existsSync(file)) {
     const secret = readFileSync(file, 'utf8').trim();

@@ -54,6 +54,7 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; detail: stri
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof DomainError) {
+      if (error.retryAfterS !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterS))));
       return reply.status(error.status).send({ detail: error.message, code: error.code, ...(error.fields ?? {}) });
     }
     if (error.validation) {

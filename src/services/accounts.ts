@@ -4,7 +4,10 @@ import type { Store, NewUser } from '../store/port.ts';
 import { UsernameTaken } from '../store/port.ts';
 import { hashPassword, verifyPassword, dummyHash } from '../auth/passwords.ts';
 import { TokenError, type TokenService } from '../auth/tokens.ts';
-import { badRequest, unauthorized } from '../domain/errors.ts';
+import { badRequest, throttled, unauthorized, unavailable } from '../domain/errors.ts';
+import { HashGate, HashGateFull } from '../auth/hash-gate.ts';
+import { blockedUntil, MemoryLoginThrottle, throttleKey, type LoginThrottle, type ThrottleRules } from '../auth/login-throttle.ts';
+import { canonicalUsername } from '../domain/usernames.ts';
 import type { Identity } from '../domain/types.ts';
 import type { Bus } from '../bus/port.ts';
 
@@ -13,15 +16,47 @@ export interface TokenPair {
   refresh: string;
 }
 
+export interface AccountGuards {
+  /** Bounds the scrypt jobs running and waiting. */
+  hashGate?: HashGate;
+  /** Failed logins per username. */
+  loginThrottle?: LoginThrottle;
+  loginRules?: ThrottleRules;
+  /** Milliseconds; tests move it instead of waiting. */
+  clock?: () => number;
+}
+
 export class Accounts {
+  private readonly hashGate: HashGate;
+  private readonly loginThrottle: LoginThrottle;
+  private readonly loginRules: ThrottleRules;
+  private readonly now: () => number;
+
   constructor(
     private readonly store: Store,
     private readonly tokens: TokenService,
     private readonly bus: Bus,
-  ) {}
+    guards: AccountGuards = {},
+  ) {
+    this.hashGate = guards.hashGate ?? new HashGate(2, 64);
+    this.loginRules = guards.loginRules ?? { maxFailures: 10, windowMs: 900_000 };
+    this.loginThrottle = guards.loginThrottle ?? new MemoryLoginThrottle(this.loginRules.windowMs);
+    this.now = guards.clock ?? Date.now;
+  }
+
+  /** Every scrypt job goes through the gate; a full queue is a 503 the client may retry. */
+  private async hashing<T>(job: () => Promise<T>): Promise<T> {
+    try {
+      return await this.hashGate.run(job);
+    } catch (err) {
+      if (err instanceof HashGateFull) throw unavailable('The server is busy checking passwords; retry shortly.', 1);
+      throw err;
+    }
+  }
 
   private async newUser(u: { username: string; email: string; first_name: string; last_name: string }, password: string): Promise<NewUser> {
-    return { username: u.username, email: u.email, firstName: u.first_name, lastName: u.last_name, passwordHash: await hashPassword(password) };
+    const passwordHash = await this.hashing(() => hashPassword(password));
+    return { username: u.username, email: u.email, firstName: u.first_name, lastName: u.last_name, passwordHash };
   }
 
   private taken(err: unknown): never {
@@ -41,7 +76,7 @@ export class Accounts {
 
   /** An admin sets a new password: every session the account had ends. */
   async resetPassword(userId: number, password: string): Promise<boolean> {
-    if (!(await this.store.setPasswordHash(userId, await hashPassword(password)))) return false;
+    if (!(await this.store.setPasswordHash(userId, await this.hashing(() => hashPassword(password))))) return false;
     await this.bus.publish({ kind: 'logout', userId });
     return true;
   }
@@ -58,11 +93,20 @@ export class Accounts {
   }
 
   async login(username: string, password: string): Promise<TokenPair> {
+    // One budget per name as people read it: "Admin" and full-width "ａｄｍｉｎ" spend the budget of "admin".
+    const key = throttleKey(canonicalUsername(username));
+    const until = blockedUntil(await this.loginThrottle.state(key, this.now()), this.loginRules, this.now());
+    // Refused before any hashing: a locked name costs the pool nothing.
+    if (until > 0) throw throttled('Too many failed logins for this username; try again later.', (until - this.now()) / 1000);
     const user = await this.store.findUserByUsername(username);
     // Hash even for an unknown user, so that the answer's timing does not tell which usernames exist.
-    const ok = await verifyPassword(password, user ? user.passwordHash : await dummyHash());
+    const ok = await this.hashing(async () => verifyPassword(password, user ? user.passwordHash : await dummyHash()));
     // A deactivated account gets the same answer as a wrong password (DRF's wording says as much).
-    if (!user || !ok || !user.isActive) throw unauthorized('No active account found with the given credentials', 'authentication_failed');
+    if (!user || !ok || !user.isActive) {
+      await this.loginThrottle.failure(key, this.now());
+      throw unauthorized('No active account found with the given credentials', 'authentication_failed');
+    }
+    await this.loginThrottle.success(key);
     return this.issue(user.id, user.role, user.tokenEpoch, randomUUID());
   }
 
@@ -73,10 +117,15 @@ export class Accounts {
     } catch {
       throw unauthorized('Token is invalid or expired', 'token_not_valid');
     }
-    const used = await this.store.consumeRefreshToken(claims.jti, Date.now());
+    const used = await this.store.consumeRefreshToken(claims.jti, this.now());
     if (used.kind !== 'ok') {
-      // A replayed refresh token means it leaked: the whole family goes.
+      // A replayed refresh token means it leaked: the whole family goes, and so do the access tokens and
+      // sockets made from it (which side is the thief is unknown, so both sign in again).
       if (used.familyId) await this.store.revokeFamily(used.familyId);
+      if (used.kind === 'reused' && used.userId !== undefined) {
+        await this.store.bumpTokenEpoch(used.userId);
+        await this.bus.publish({ kind: 'logout', userId: used.userId });
+      }
       throw unauthorized('Token is invalid or expired', 'token_not_valid');
     }
     const identity = await this.store.getIdentity(claims.userId);

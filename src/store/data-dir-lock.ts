@@ -1,6 +1,7 @@
 // The lock file that keeps a second embedded-mode process off the same DATA_DIR.
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { makePrivateDir } from './private-files.ts';
 
 export class InstanceLockError extends Error {}
 
@@ -15,11 +16,11 @@ function alive(pid: number): boolean {
 
 /** Takes DATA_DIR/switchboard.lock; a lock left by a dead process is taken over. Returns the release function. */
 export function lockDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
+  makePrivateDir(dataDir);
   const file = join(dataDir, 'switchboard.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, 'wx');
+      const fd = openSync(file, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
       let released = false;

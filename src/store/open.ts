@@ -3,7 +3,7 @@ import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import { FairSqliteDialect } from './sqlite-dialect.ts';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
+import { makePrivateDir, makePrivateFile } from './private-files.ts';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import type { Database } from './schema.ts';
@@ -23,7 +23,10 @@ export interface PostgresOptions {
 }
 
 export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
-  if (opts.file !== ':memory:') mkdirSync(join(opts.file, '..'), { recursive: true });
+  if (opts.file !== ':memory:') {
+    makePrivateDir(join(opts.file, '..'));
+    makePrivateFile(opts.file);
+  }
   const sqlite = new SQLite(opts.file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

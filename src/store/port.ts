@@ -110,6 +110,7 @@ export interface Store {
   // Reps
   getRep(repId: number): Promise<RepWithUser | undefined>;
   listReps(): Promise<RepWithUser[]>;
+  countOnlineReps(): Promise<number>;
   /** Sets status and/or capacity; returns the rep after the change. */
   updateRep(repId: number, patch: { status?: RepStatus; maxCapacity?: number; watched?: boolean; offlineReason?: 'manual' | 'presence' }): Promise<RepProfile | undefined>;
 

@@ -272,6 +272,12 @@ export class SqlAccountStore {
     return rows.map((r) => this.toRepWithUser(r));
   }
 
+  /** For the metrics gauge: a count, not the whole list of reps. */
+  async countOnlineReps(): Promise<number> {
+    const row = await this.db.selectFrom('rep_profiles').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'online').executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   async updateRep(repId: number, patch: { status?: RepStatus; maxCapacity?: number; watched?: boolean; offlineReason?: 'manual' | 'presence' }) {
     const set: Record<string, unknown> = {};
     if (patch.status !== undefined) {

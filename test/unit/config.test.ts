@@ -46,6 +46,11 @@ describe('loadConfig', () => {
       production: false,
       repRegistration: 'open',
       maxRepCapacity: 100,
+      loginMaxFailures: 10,
+      loginWindowS: 900,
+      hashConcurrency: 2,
+      hashQueue: 64,
+      refreshFamilyTtlS: 2592000,
     });
   });
 
@@ -84,6 +89,11 @@ describe('loadConfig', () => {
       NODE_ENV: 'production',
       REP_REGISTRATION: 'open',
       MAX_REP_CAPACITY: '50',
+      LOGIN_MAX_FAILURES: '4',
+      LOGIN_WINDOW_S: '60',
+      HASH_CONCURRENCY: '3',
+      HASH_QUEUE: '9',
+      REFRESH_FAMILY_TTL_S: '7200',
     });
     assert.deepEqual(c, {
       port: 9000,
@@ -108,6 +118,11 @@ describe('loadConfig', () => {
       production: true,
       repRegistration: 'open',
       maxRepCapacity: 50,
+      loginMaxFailures: 4,
+      loginWindowS: 60,
+      hashConcurrency: 3,
+      hashQueue: 9,
+      refreshFamilyTtlS: 7200,
     });
   });
 
@@ -167,7 +182,7 @@ describe('loadConfig', () => {
     rejects({ NODE_ENV: 'production' }, 'JWT_SECRET');
     rejects({ NODE_ENV: 'production', JWT_SECRET: '' }, 'JWT_SECRET');
     rejects({ NODE_ENV: 'production', JWT_SECRET: 'too-short' }, 'JWT_SECRET');
-    assert.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET }).jwtSecret, SECRET);
+    assert.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'm' }).jwtSecret, SECRET);
     assert.equal(loadConfig({ NODE_ENV: 'development' }).jwtSecret, undefined);
     assert.equal(loadConfig({ NODE_ENV: 'test' }).production, false);
   });

@@ -61,10 +61,13 @@ function checkPasswords(body: { password: string; password1: string }) {
 export async function accountRoutes(app: FastifyInstance, s: AppServices): Promise<void> {
   // One budget per client address shared by the routes of a kind: a per-route budget would let a client
   // double its password guesses by alternating /auth/token/ and /auth/login/ (or the two registrations).
-  const limiter = (max: number) => app.rateLimit({ max, timeWindow: 60_000 }) as unknown as onRequestAsyncHookHandler;
-  const registerLimit = limiter(s.config.rateRegisterPerMin);
-  const credentialsLimit = limiter(s.config.rateTokenPerMin);
-  const refreshLimit = limiter(s.config.rateTokenPerMin);
+  // Each budget has its own key: a limiter made by app.rateLimit() has no route, so in Redis they would all
+  // count under one "<prefix>undefinedundefined-<ip>" key, while in memory each counts apart.
+  const limiter = (kind: string, max: number) =>
+    app.rateLimit({ max, timeWindow: 60_000, keyGenerator: (req) => `${kind}|${req.ip}` }) as unknown as onRequestAsyncHookHandler;
+  const registerLimit = limiter('register', s.config.rateRegisterPerMin);
+  const credentialsLimit = limiter('credentials', s.config.rateTokenPerMin);
+  const refreshLimit = limiter('refresh', s.config.rateTokenPerMin);
 
   app.post<{ Body: { user: UserIn; phone_number: number | string; password: string; password1: string } }>(
     '/api/register_customer/',
