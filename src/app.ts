@@ -27,6 +27,9 @@ import { adminUserRoutes } from './http/routes/admin-users.ts';
 import { Gateway } from './realtime/gateway.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
 import type { Redis } from 'ioredis';
+import type { Limits } from './limits/port.ts';
+import { MemoryLimits } from './limits/memory-limits.ts';
+import { AcceptTimeout } from './services/accept-timeout.ts';
 
 export interface AppDeps {
   config: Config;
@@ -43,6 +46,8 @@ export interface AppDeps {
   rateLimitRedis?: Redis;
   /** Presence tracking; in-process timers unless scaled out. */
   presence?: PresenceFactory;
+  /** Counters for the caps per user and per address; in-process unless scaled out. */
+  limits?: Limits;
 }
 
 export interface BuiltApp {
@@ -58,11 +63,21 @@ export function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|access|refresh)=)[^&]*/gi, '$1[redacted]');
 }
 
+/** Node checks these every connectionsCheckingInterval (30 s by default): often enough for the shortest one. */
+function httpTimeouts(config: Config): { headersTimeout: number; connectionsCheckingInterval: number } {
+  const headersTimeout = config.requestTimeoutMs > 0 ? Math.min(config.wsHandshakeTimeoutMs, config.requestTimeoutMs) : config.wsHandshakeTimeoutMs;
+  const shortest = config.requestTimeoutMs > 0 ? Math.min(headersTimeout, config.requestTimeoutMs) : headersTimeout;
+  return { headersTimeout, connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(shortest / 4))) };
+}
+
 export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   const { config } = deps;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: 64 * 1024,
+    // A trickled body (or headers, an upgrade's included) cannot hold a connection for ever: 408, then closed.
+    requestTimeout: config.requestTimeoutMs,
+    http: httpTimeouts(config),
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
     requestIdHeader: false,
@@ -83,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     accounts: new Accounts(deps.store, tokens, deps.bus),
     queueViewer: new QueueViewer(ctx),
     metrics: new Metrics(),
+    limits: deps.limits ?? new MemoryLimits(),
   };
 
   installErrorHandler(app);
@@ -162,6 +178,12 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
 
   // The process may have stopped between a close and its dispatch: rebuild, then dispatch.
   if (deps.rebuildRouter ?? true) await rebuildRouting(services.ctx);
-  app.addHook('onClose', async () => gateway.stop(1001));
+  const acceptTimeout = new AcceptTimeout(services.ctx, config.acceptTimeoutMs, (err) => app.log.error({ err }, 'accept timeout pass failed'));
+  acceptTimeout.start();
+  app.addHook('onClose', async () => {
+    acceptTimeout.stop();
+    gateway.stop(1001);
+    if (!deps.limits) await services.limits.close();
+  });
   return { app, services, gateway };
 }

@@ -10,6 +10,7 @@ import { RedisBus } from './bus/redis-bus.ts';
 import { RedisRouter } from './routing/redis/redis-router.ts';
 import { RedisPresence } from './realtime/redis-presence.ts';
 import { RoutingReconciler } from './services/reconcile.ts';
+import { RedisLimits } from './limits/redis/redis-limits.ts';
 
 export interface ScaledOutHandle {
   drain(): Promise<void>;
@@ -44,6 +45,7 @@ export async function startScaledOut(
     logger,
     rebuildRouter: false,
     rateLimitRedis: redis,
+    limits: new RedisLimits(redis, config.redisPrefix),
     presence: (ctx, opts, log) => new RedisPresence(ctx, redis, config.redisPrefix, opts, log),
     readiness: {
       redis: async () => {

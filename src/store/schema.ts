@@ -49,6 +49,8 @@ export interface ConversationsTable {
   rating: number | null;
   rating_comment: string | null;
   created_at: number;
+  /** When the holding rep first opened the chat; null until then (see ACCEPT_TIMEOUT_MS). */
+  accepted_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ConversationHoldersTable {

@@ -46,6 +46,17 @@ describe('loadConfig', () => {
       production: false,
       repRegistration: 'open',
       maxRepCapacity: 100,
+      maxSocketsPerUser: 20,
+      messagesPerUserPerS: 20,
+      rateWsUpgradesPerMin: 6000,
+      acceptTimeoutMs: 120000,
+      maxOpenConversations: 10,
+      rateConversationsPerMin: 60,
+      maxListItems: 10000,
+      maxHistoryMessages: 10000,
+      requestTimeoutMs: 30000,
+      wsHandshakeTimeoutMs: 10000,
+      retentionDays: undefined,
     });
   });
 
@@ -84,6 +95,17 @@ describe('loadConfig', () => {
       NODE_ENV: 'production',
       REP_REGISTRATION: 'open',
       MAX_REP_CAPACITY: '50',
+      MAX_SOCKETS_PER_USER: '3',
+      MESSAGES_PER_USER_PER_S: '4',
+      RATE_WS_UPGRADES_PER_MIN: '5',
+      ACCEPT_TIMEOUT_MS: '0',
+      MAX_OPEN_CONVERSATIONS: '6',
+      RATE_CONVERSATIONS_PER_MIN: '7',
+      MAX_LIST_ITEMS: '8',
+      MAX_HISTORY_MESSAGES: '9',
+      REQUEST_TIMEOUT_MS: '1000',
+      WS_HANDSHAKE_TIMEOUT_MS: '2000',
+      RETENTION_DAYS: '30',
     });
     assert.deepEqual(c, {
       port: 9000,
@@ -108,6 +130,17 @@ describe('loadConfig', () => {
       production: true,
       repRegistration: 'open',
       maxRepCapacity: 50,
+      maxSocketsPerUser: 3,
+      messagesPerUserPerS: 4,
+      rateWsUpgradesPerMin: 5,
+      acceptTimeoutMs: 0,
+      maxOpenConversations: 6,
+      rateConversationsPerMin: 7,
+      maxListItems: 8,
+      maxHistoryMessages: 9,
+      requestTimeoutMs: 1000,
+      wsHandshakeTimeoutMs: 2000,
+      retentionDays: 30,
     });
   });
 

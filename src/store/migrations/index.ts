@@ -4,6 +4,8 @@ import * as initial from './001_initial.ts';
 import * as settings from './002_settings.ts';
 import * as offlineReason from './003_offline_reason.ts';
 import * as userActive from './004_user_active.ts';
+import * as acceptedAt from './025_accepted_at.ts';
+import * as closedAtIndex from './026_closed_at_index.ts';
 
 export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
   return {
@@ -13,6 +15,8 @@ export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProv
         '002_settings': { up: (db: Kysely<any>) => settings.up(db) },
         '003_offline_reason': { up: (db: Kysely<any>) => offlineReason.up(db) },
         '004_user_active': { up: (db: Kysely<any>) => userActive.up(db) },
+        '025_accepted_at': { up: (db: Kysely<any>) => acceptedAt.up(db) },
+        '026_closed_at_index': { up: (db: Kysely<any>) => closedAtIndex.up(db) },
       };
     },
   };
