@@ -4,6 +4,7 @@ import type { Accounts } from './services/accounts.ts';
 import type { ServiceContext } from './services/context.ts';
 import type { QueueViewer } from './services/queue-view.ts';
 import type { Metrics } from './http/metrics.ts';
+import type { Limits } from './limits/port.ts';
 
 export interface AppServices {
   config: Config;
@@ -11,4 +12,6 @@ export interface AppServices {
   accounts: Accounts;
   queueViewer: QueueViewer;
   metrics: Metrics;
+  /** Counters shared by every instance (caps per user and per address). */
+  limits: Limits;
 }

@@ -36,6 +36,9 @@ import { Gateway } from './realtime/gateway.ts';
 import { socketErrorHandler } from './realtime/protocol-errors.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
 import type { Redis } from 'ioredis';
+import type { Limits } from './limits/port.ts';
+import { MemoryLimits } from './limits/memory-limits.ts';
+import { AcceptTimeout } from './services/accept-timeout.ts';
 
 export interface AppDeps {
   config: Config;
@@ -61,6 +64,8 @@ export interface AppDeps {
   loginThrottle?: LoginThrottle;
   /** Milliseconds for the account guards; tests move it instead of waiting. */
   clock?: () => number;
+  /** Counters for the caps per user and per address; in-process unless scaled out. */
+  limits?: Limits;
 }
 
 export interface BuiltApp {
@@ -77,11 +82,21 @@ export function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|access|refresh)=)[^&]*/gi, '$1[redacted]');
 }
 
+/** Node checks these every connectionsCheckingInterval (30 s by default): often enough for the shortest one. */
+function httpTimeouts(config: Config): { headersTimeout: number; connectionsCheckingInterval: number } {
+  const headersTimeout = config.requestTimeoutMs > 0 ? Math.min(config.wsHandshakeTimeoutMs, config.requestTimeoutMs) : config.wsHandshakeTimeoutMs;
+  const shortest = config.requestTimeoutMs > 0 ? Math.min(headersTimeout, config.requestTimeoutMs) : headersTimeout;
+  return { headersTimeout, connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(shortest / 4))) };
+}
+
 export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   const { config } = deps;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: 64 * 1024,
+    // A trickled body (or headers, an upgrade's included) cannot hold a connection for ever: 408, then closed.
+    requestTimeout: config.requestTimeoutMs,
+    http: httpTimeouts(config),
     // A hop count is proxy-addr's own rule (believe the nearest N hops), spelled as the function form.
     trustProxy: typeof config.trustProxy === 'number' ? ((hops: number) => (_addr: string, hop: number) => hop < hops)(config.trustProxy) : config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
@@ -113,6 +128,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     }),
     queueViewer: new QueueViewer(ctx),
     metrics: new Metrics(),
+    limits: deps.limits ?? new MemoryLimits(),
   };
 
   registerServiceMetrics(services.metrics.registry, deps.store.reporting);
@@ -205,10 +221,14 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     );
     reconciler.start(deps.reconcile?.intervalMs ?? 2000);
   }
+  const acceptTimeout = new AcceptTimeout(services.ctx, config.acceptTimeoutMs, (err) => app.log.error({ err }, 'accept timeout pass failed'));
+  acceptTimeout.start();
   app.addHook('onClose', async () => {
     reconciler?.stop();
+    acceptTimeout.stop();
     gateway.stop(1001);
     ctx.close();
+    if (!deps.limits) await services.limits.close();
   });
   return { app, services, gateway, reconciler };
 }

@@ -44,6 +44,28 @@ export interface Config {
   hashQueue: number;
   /** Absolute lifetime of a refresh-token family, from its login, however often it rotates. */
   refreshFamilyTtlS: number;
+  // Limits on sockets, the queue and storage (see the threat model in docs/architecture.md).
+  /** A user's open sockets across instances; a rep may hold this plus 2 per chat it holds. */
+  maxSocketsPerUser: number;
+  /** Stored chat messages a second, shared by all of one user's sockets. */
+  messagesPerUserPerS: number;
+  /** WebSocket upgrades a minute per client address. */
+  rateWsUpgradesPerMin: number;
+  /** An assigned chat whose rep neither joins nor writes within this goes back to the queue; 0 is off. */
+  acceptTimeoutMs: number;
+  /** Open (new, queued, assigned) conversations per customer. */
+  maxOpenConversations: number;
+  /** Conversations a user may open or queue a minute. */
+  rateConversationsPerMin: number;
+  /** Ceilings on the unpaged conversation list and on a conversation's history in its detail. */
+  maxListItems: number;
+  maxHistoryMessages: number;
+  /** The whole request (headers and body) must arrive within this; 0 is no limit. */
+  requestTimeoutMs: number;
+  /** A request's headers, an upgrade's included, must arrive within this. */
+  wsHandshakeTimeoutMs: number;
+  /** Closed conversations older than this many days are deleted; undefined keeps everything. */
+  retentionDays: number | undefined;
 }
 
 /** Fastify's `trustProxy` forms that a deployment can state in one variable. */
@@ -192,6 +214,18 @@ export function loadConfig(env: Env = process.env): Config {
     hashConcurrency: int(env, 'HASH_CONCURRENCY', 2, 1, 64),
     hashQueue: int(env, 'HASH_QUEUE', 64, 0, 100_000),
     refreshFamilyTtlS: int(env, 'REFRESH_FAMILY_TTL_S', 2_592_000, 1),
+    // Limits on sockets, the queue and storage.
+    maxSocketsPerUser: int(env, 'MAX_SOCKETS_PER_USER', 20, 1, 100_000),
+    messagesPerUserPerS: int(env, 'MESSAGES_PER_USER_PER_S', 20, 1),
+    rateWsUpgradesPerMin: int(env, 'RATE_WS_UPGRADES_PER_MIN', 6000, 1),
+    acceptTimeoutMs: int(env, 'ACCEPT_TIMEOUT_MS', 120000, 0, MAX_TIMER_MS),
+    maxOpenConversations: int(env, 'MAX_OPEN_CONVERSATIONS', 10, 1, 100_000),
+    rateConversationsPerMin: int(env, 'RATE_CONVERSATIONS_PER_MIN', 60, 1),
+    maxListItems: int(env, 'MAX_LIST_ITEMS', 10_000, 1, 1_000_000),
+    maxHistoryMessages: int(env, 'MAX_HISTORY_MESSAGES', 10_000, 1, 1_000_000),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, MAX_TIMER_MS),
+    wsHandshakeTimeoutMs: int(env, 'WS_HANDSHAKE_TIMEOUT_MS', 10_000, 100, 300_000),
+    retentionDays: env.RETENTION_DAYS === undefined || env.RETENTION_DAYS.trim() === '' ? undefined : int(env, 'RETENTION_DAYS', 0, 1, 100_000),
   };
 }
 

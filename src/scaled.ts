@@ -10,6 +10,7 @@ import { RedisBus } from './bus/redis-bus.ts';
 import { RedisRouter } from './routing/redis/redis-router.ts';
 import { RedisPresence } from './realtime/redis-presence.ts';
 import { reportListening } from './report-listening.ts';
+import { RedisLimits } from './limits/redis/redis-limits.ts';
 
 export interface ScaledOutHandle {
   drain(): Promise<void>;
@@ -45,6 +46,7 @@ export async function startScaledOut(
     logger,
     rebuildRouter: false,
     rateLimitRedis: redis,
+    limits: new RedisLimits(redis, config.redisPrefix),
     presence: (ctx, opts, log) => new RedisPresence(ctx, redis, config.redisPrefix, opts, log),
     // Finds reservations orphaned by a killed instance (see services/reconcile.ts); one instance at a time.
     reconcile: { tryLock: async () => (await redis.set(reconcileLock, String(process.pid), 'PX', 1500, 'NX')) === 'OK' },

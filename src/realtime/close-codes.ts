@@ -1,6 +1,7 @@
 // Socket close codes: the standard ones DESIGN names, and the 44xx codes that mirror HTTP statuses.
 export const CLOSE = {
   normal: 1000,
+  policy: 1008,
   restarting: 1012,
   tooSlow: 1013,
   badToken: 4401,

@@ -13,11 +13,14 @@ import { CatchUp } from './catch-up.ts';
 import { SocketRegistry } from './registry.ts';
 import { LocalPresence, type PresenceFactory, type PresenceTracker } from './presence.ts';
 import { QueueNotifier } from './queue-notifier.ts';
+import { SocketQuota } from './socket-quota.ts';
 import { errorFrame, FrameError, messageFrame, parseClientFrame, type ClientFrame } from './frames.ts';
 import { enqueueConversation } from '../services/enqueue.ts';
 import { sendMessage } from '../services/messages.ts';
 import { closeConversation } from '../services/close.ts';
 import { repReturned } from '../services/reps.ts';
+import { updateRepSettings } from '../services/reps.ts';
+import { markAccepted } from '../services/accept-timeout.ts';
 
 export { CLOSE };
 
@@ -27,6 +30,7 @@ export class Gateway {
   readonly registry = new SocketRegistry();
   readonly presence: PresenceTracker;
   readonly notifier: QueueNotifier;
+  readonly quota: SocketQuota;
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private draining = false;
@@ -34,6 +38,8 @@ export class Gateway {
   private idleWaiters: Array<() => void> = [];
   private readonly handlers: Record<ClientFrame['type'], Handler>;
   private readonly historyAtOpen = new WeakMap<FastifyRequest, number>();
+  /** Upgrades over their address's budget: the handshake completes, then the socket is closed with 1013. */
+  private readonly refusedUpgrades = new WeakSet<FastifyRequest>();
   private readonly delivery: Delivery;
   private readonly catchUps: CatchUp;
 
@@ -55,6 +61,7 @@ export class Gateway {
       log,
     );
     this.notifier = new QueueNotifier(this.registry, s.queueViewer, s.ctx.router, (err) => log.error({ err }, 'queue notifier failed'));
+    this.quota = new SocketQuota(s.limits, s.config, log);
     this.delivery = new Delivery(s, this.registry, this.presence, this.notifier, {
       reenter: (conversationId) => this.reenterAbandoned(conversationId),
       resync: () => this.catchUp().catch((err) => log.error({ err }, 'catching up after a lost publish failed')),
@@ -84,13 +91,19 @@ export class Gateway {
     };
     app.get(
       '/ws/customer_support/:conversationId',
-      { websocket: true, schema: { hide: true }, preHandler: (req) => this.noteHistoryAtOpen(req) },
+      {
+        websocket: true,
+        schema: { hide: true },
+        preHandler: async (req) => {
+          if (await this.noteUpgrade(req)) await this.noteHistoryAtOpen(req);
+        },
+      },
       (ws, req) => this.acceptChat(ws, req),
     );
-    app.get('/ws/agent', { websocket: true, schema: { hide: true } }, (ws, req) => this.acceptAgent(ws, req));
+    app.get('/ws/agent', { websocket: true, schema: { hide: true }, preHandler: (req) => this.noteUpgrade(req) }, (ws, req) => this.acceptAgent(ws, req));
     // Any other socket path still completes the handshake, then hears 4404: never an HTTP error on upgrade.
     for (const path of ['/ws', '/ws/*']) {
-      app.get(path, { websocket: true, schema: { hide: true } }, (ws, req) => {
+      app.get(path, { websocket: true, schema: { hide: true }, preHandler: (req) => this.noteUpgrade(req) }, (ws, req) => {
         const sock = this.open(ws, 'chat', req);
         sock.close(CLOSE.notFound, 'No such socket endpoint');
       });
@@ -107,6 +120,7 @@ export class Gateway {
     this.unsubscribe?.();
     this.presence.stop();
     this.notifier.stop();
+    this.quota.stop();
     for (const sock of [...this.registry.all]) sock.close(code, 'Server restarting');
   }
 
@@ -164,6 +178,7 @@ export class Gateway {
     ws.on('error', () => undefined);
     ws.on('close', () => this.onSocketClosed(sock));
     if (this.draining) sock.close(CLOSE.restarting, 'Server restarting');
+    if (this.refusedUpgrades.has(req)) sock.close(CLOSE.tooSlow, 'Too many connections from this address');
     return sock;
   }
 
@@ -175,11 +190,20 @@ export class Gateway {
     }
     try {
       sock.identity = await this.s.accounts.authenticate(token);
-      return true;
     } catch {
       sock.close(CLOSE.badToken, 'Invalid or expired token');
       return false;
     }
+    if (await this.quota.admit(sock)) return !sock.closed;
+    sock.close(CLOSE.policy, 'too many sockets');
+    return false;
+  }
+
+  /** Counts the upgrade against its address; false (and the socket is refused once open) when over budget. */
+  private async noteUpgrade(req: FastifyRequest): Promise<boolean> {
+    if (await this.quota.upgradeAllowed(req.ip)) return true;
+    this.refusedUpgrades.add(req);
+    return false;
   }
 
   /**
@@ -224,6 +248,8 @@ export class Gateway {
     if (!sock.closed && conv.status !== 'closed' && (isCustomer || isRep)) {
       sock.conversationId = conv.id;
       this.registry.addChat(sock);
+      // The rep has opened the chat: it is no longer at risk of going back to the queue unanswered.
+      if (isRep) await markAccepted(this.s.ctx, conv.id, identity.rep!.id);
     }
     // Read before the upgrade; the fallback (a store hiccup then) is the later read, which may miss a message
     // stored in between but never repeats one.
@@ -318,6 +344,7 @@ export class Gateway {
   private onSocketClosed(sock: ClientSocket): void {
     sock.closed = true;
     this.registry.remove(sock);
+    this.quota.release(sock);
     this.s.metrics.socketsOpen.dec({ kind: sock.kind });
     if (!sock.identity) return;
     if (this.registry.user(sock.userId).size === 0) this.s.ctx.forgetCards({ repId: sock.identity.rep?.id, customerId: sock.identity.customer?.id });
@@ -385,6 +412,9 @@ export class Gateway {
     if (f.closeChat) {
       if (!identity.rep) return sock.send(errorFrame('not_allowed', 'Only the rep may close the chat this way.'));
       return this.onClose(sock);
+    }
+    if (!(await this.quota.messageAllowed(identity.user.id))) {
+      return sock.send(errorFrame('rate_limited', `More than ${this.s.config.messagesPerUserPerS} messages a second from this account; this one was not sent.`));
     }
     const { message, duplicate } = await sendMessage(this.s.ctx, {
       conversationId: sock.conversationId!,

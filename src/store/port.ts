@@ -116,6 +116,8 @@ export interface Store {
 
   // Conversations
   createConversation(customerId: number, now: number): Promise<Conversation>;
+  /** Opens one only while the customer has fewer than `maxOpen` open (new, queued, assigned); else undefined. */
+  createConversationCapped(customerId: number, now: number, maxOpen: number): Promise<Conversation | undefined>;
   getConversation(id: string): Promise<Conversation | undefined>;
   getConversationWithLatest(id: string): Promise<ConversationWithLatest | undefined>;
   listConversations(scope: ConversationScope, page?: { limit: number; offset: number }): Promise<ConversationWithLatest[]>;
@@ -139,8 +141,11 @@ export interface Store {
    */
   enqueue(conversationId: string, now: number, beforeCommit?: (queued: Conversation) => Promise<void>): Promise<Conversation | undefined>;
   assign(conversationId: string, repId: number, now: number): Promise<AssignResult>;
-  /** assigned (to fromRepId) -> queued at its original queue_seq; the rep's load drops. */
-  requeue(conversationId: string, fromRepId: number, now: number): Promise<Conversation | undefined>;
+  /**
+   * assigned (to fromRepId) -> queued at its original queue_seq; the rep's load drops. With `unopenedSince`,
+   * only while the rep has not opened it and it was assigned at or before that time (the accept timeout).
+   */
+  requeue(conversationId: string, fromRepId: number, now: number, unopenedSince?: number): Promise<Conversation | undefined>;
   /** assigned (to fromRepId) -> assigned to toRepId, if that rep is online with a free slot. */
   transfer(conversationId: string, fromRepId: number, toRepId: number, now: number): Promise<AssignResult>;
   /**
@@ -167,6 +172,10 @@ export interface Store {
   routingSnapshot(): Promise<RoutingSnapshot>;
   /** Seconds that recent closed conversations were assigned, for wait estimates. */
   recentHandleTimesS(limit: number): Promise<number[]>;
+  /** The holding rep opened the chat (its chat socket joined); only the first time counts. */
+  markAccepted(conversationId: string, repId: number, now: number): Promise<void>;
+  /** Assigned conversations their rep has not opened, assigned at or before the given time, oldest first. */
+  unopened(assignedBefore: number, limit: number): Promise<Conversation[]>;
   /** Conversations currently assigned to a rep. */
   assignedTo(repId: number): Promise<Conversation[]>;
 }

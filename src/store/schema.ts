@@ -55,6 +55,8 @@ export interface ConversationsTable {
   left_message_at: ColumnType<number | null, number | null | undefined, number | null>;
   /** Bumped each time the customer's socket is seen coming back (see migration 010). */
   presence_gen: Generated<number>;
+  /** When the holding rep first opened the chat; null until then (see ACCEPT_TIMEOUT_MS). */
+  accepted_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface ConversationHoldersTable {

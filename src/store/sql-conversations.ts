@@ -34,6 +34,30 @@ export class SqlConversationStore extends SqlAccountStore {
     return row !== undefined;
   }
 
+  /**
+   * Opens a conversation only while the customer has fewer than `maxOpen` open ones (new, queued, assigned);
+   * undefined otherwise. The customer's profile row is locked first, so concurrent opens (on any instance)
+   * are counted one after another; SQLite runs write transactions one at a time anyway.
+   */
+  async createConversationCapped(customerId: number, now: number, maxOpen: number): Promise<Conversation | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      if (this.dialect === 'postgres') await sql`select id from customer_profiles where id = ${customerId} for update`.execute(trx);
+      const open = await trx
+        .selectFrom('conversations')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('customer_id', '=', customerId)
+        .where('status', 'in', ['new', 'queued', 'assigned'])
+        .executeTakeFirstOrThrow();
+      if (Number(open.n) >= maxOpen) return undefined;
+      const row = await trx
+        .insertInto('conversations')
+        .values({ id: uuidv7(now), customer_id: customerId, status: 'new', created_at: now } as any)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toConversation(row);
+    });
+  }
+
   async getConversation(id: string): Promise<Conversation | undefined> {
     const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toConversation(row) : undefined;

@@ -83,7 +83,7 @@ export class SqlStore extends SqlConversationStore implements Store {
       return await this.db.transaction().execute(async (trx) => {
         const conv = await trx
           .updateTable('conversations')
-          .set({ status: 'assigned', rep_id: repId, assigned_at: now, version: sql`version + 1` })
+          .set({ status: 'assigned', rep_id: repId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
           .where('id', '=', conversationId)
           .where('status', '=', 'queued')
           .returningAll()
@@ -101,16 +101,16 @@ export class SqlStore extends SqlConversationStore implements Store {
     }
   }
 
-  async requeue(conversationId: string, fromRepId: number, now: number) {
+  async requeue(conversationId: string, fromRepId: number, now: number, unopenedSince?: number) {
     return this.db.transaction().execute(async (trx) => {
-      const conv = await trx
+      let q = trx
         .updateTable('conversations')
         .set({ status: 'queued', rep_id: null, queued_at: now, assigned_at: null, version: sql`version + 1` })
         .where('id', '=', conversationId)
         .where('status', '=', 'assigned')
-        .where('rep_id', '=', fromRepId)
-        .returningAll()
-        .executeTakeFirst();
+        .where('rep_id', '=', fromRepId);
+      if (unopenedSince !== undefined) q = q.where('accepted_at', 'is', null).where('assigned_at', '<=', unopenedSince);
+      const conv = await q.returningAll().executeTakeFirst();
       if (!conv) return undefined;
       await this.freeSlot(trx, fromRepId);
       await this.event(trx, conversationId, 'requeued', fromRepId, now);
@@ -123,7 +123,7 @@ export class SqlStore extends SqlConversationStore implements Store {
       return await this.db.transaction().execute(async (trx) => {
         const conv = await trx
           .updateTable('conversations')
-          .set({ rep_id: toRepId, assigned_at: now, version: sql`version + 1` })
+          .set({ rep_id: toRepId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
           .where('id', '=', conversationId)
           .where('status', '=', 'assigned')
           .where('rep_id', '=', fromRepId)
@@ -269,6 +269,30 @@ export class SqlStore extends SqlConversationStore implements Store {
       .limit(limit)
       .execute();
     return rows.map((r) => Math.max(0, (Number(r.closed_at) - Number(r.assigned_at)) / 1000));
+  }
+
+  async markAccepted(conversationId: string, repId: number, now: number): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ accepted_at: now })
+      .where('id', '=', conversationId)
+      .where('rep_id', '=', repId)
+      .where('status', '=', 'assigned')
+      .where('accepted_at', 'is', null)
+      .execute();
+  }
+
+  async unopened(assignedBefore: number, limit: number): Promise<Conversation[]> {
+    const rows = await this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('status', '=', 'assigned')
+      .where('accepted_at', 'is', null)
+      .where('assigned_at', '<=', assignedBefore)
+      .orderBy('assigned_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toConversation);
   }
 
   async assignedTo(repId: number): Promise<Conversation[]> {

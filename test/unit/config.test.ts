@@ -51,6 +51,17 @@ describe('loadConfig', () => {
       hashConcurrency: 2,
       hashQueue: 64,
       refreshFamilyTtlS: 2592000,
+      maxSocketsPerUser: 20,
+      messagesPerUserPerS: 20,
+      rateWsUpgradesPerMin: 6000,
+      acceptTimeoutMs: 120000,
+      maxOpenConversations: 10,
+      rateConversationsPerMin: 60,
+      maxListItems: 10000,
+      maxHistoryMessages: 10000,
+      requestTimeoutMs: 30000,
+      wsHandshakeTimeoutMs: 10000,
+      retentionDays: undefined,
     });
   });
 
@@ -94,6 +105,17 @@ describe('loadConfig', () => {
       HASH_CONCURRENCY: '3',
       HASH_QUEUE: '9',
       REFRESH_FAMILY_TTL_S: '7200',
+      MAX_SOCKETS_PER_USER: '3',
+      MESSAGES_PER_USER_PER_S: '4',
+      RATE_WS_UPGRADES_PER_MIN: '5',
+      ACCEPT_TIMEOUT_MS: '0',
+      MAX_OPEN_CONVERSATIONS: '6',
+      RATE_CONVERSATIONS_PER_MIN: '7',
+      MAX_LIST_ITEMS: '8',
+      MAX_HISTORY_MESSAGES: '9',
+      REQUEST_TIMEOUT_MS: '1000',
+      WS_HANDSHAKE_TIMEOUT_MS: '2000',
+      RETENTION_DAYS: '30',
     });
     assert.deepEqual(c, {
       port: 9000,
@@ -123,6 +145,17 @@ describe('loadConfig', () => {
       hashConcurrency: 3,
       hashQueue: 9,
       refreshFamilyTtlS: 7200,
+      maxSocketsPerUser: 3,
+      messagesPerUserPerS: 4,
+      rateWsUpgradesPerMin: 5,
+      acceptTimeoutMs: 0,
+      maxOpenConversations: 6,
+      rateConversationsPerMin: 7,
+      maxListItems: 8,
+      maxHistoryMessages: 9,
+      requestTimeoutMs: 1000,
+      wsHandshakeTimeoutMs: 2000,
+      retentionDays: 30,
     });
   });
 

@@ -1,8 +1,8 @@
 // Conversation routes: list, open, read, page messages, and the lifecycle verbs (close, transfer, rate, queue).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppServices } from '../../app-services.ts';
-import { conflict, forbidden, notFound } from '../../domain/errors.ts';
+import { conflict, DomainError, forbidden, notFound } from '../../domain/errors.ts';
 import type { Conversation, Identity } from '../../domain/types.ts';
 import { isUuid } from '../../store/uuid.ts';
 import type { ConversationScope } from '../../store/port.ts';
@@ -15,7 +15,15 @@ import { assertTransition } from '../../domain/conversation.ts';
 
 // No maxLength: any id that is not a UUID is 404 (readableConversation), never a 400; the router caps its length.
 const IdParams = Type.Object({ id: Type.String() });
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema };
+
+/** Opening and queueing share one budget a minute per user, counted across instances. */
+async function throttleConversations(s: AppServices, reply: FastifyReply, userId: number): Promise<void> {
+  const w = await s.limits.hit(`conversations:${userId}`, 60_000);
+  if (w.count <= s.config.rateConversationsPerMin) return;
+  reply.header('Retry-After', String(Math.max(1, Math.ceil(w.resetInMs / 1000))));
+  throw new DomainError(429, 'throttled', `More than ${s.config.rateConversationsPerMin} conversations opened or queued a minute; try again later.`);
+}
 
 /** Who may read: its customer, any rep who has held it, admins. Everyone else gets 404 so nothing leaks. */
 export async function readableConversation(s: AppServices, identity: Identity, id: string): Promise<Conversation> {
@@ -69,7 +77,19 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
           : { kind: 'all' };
       if (id.user.role !== 'admin' && !id.customer && !id.rep) return [];
       const { limit, offset } = req.query;
-      if (limit === undefined && offset === undefined) return (await store.listConversations(scope)).map(conversationJson);
+      if (limit === undefined && offset === undefined) {
+        // "Everything", as in the original, up to a ceiling; past it a Link says where the rest is.
+        const max = s.config.maxListItems;
+        const rows = await store.listConversations(scope, { limit: max + 1, offset: 0 });
+        if (rows.length > max) {
+          rows.length = max;
+          const next = new URL(req.url, 'http://placeholder');
+          next.searchParams.set('limit', String(Math.min(1000, max)));
+          next.searchParams.set('offset', String(max));
+          reply.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
+        }
+        return rows.map(conversationJson);
+      }
       const l = limit ?? 100;
       const o = offset ?? 0;
       const [rows, total] = await Promise.all([store.listConversations(scope, { limit: l, offset: o }), store.countConversations(scope)]);
@@ -98,7 +118,9 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
       const id = identityOf(req);
       if (!id.customer) throw forbidden();
       if (req.body?.customer !== undefined && Number(String(req.body.customer).trim()) !== id.customer.id) throw forbidden('You may only open conversations for yourself.');
-      const c = await store.createConversation(id.customer.id, s.ctx.now());
+      await throttleConversations(s, reply, id.user.id);
+      const c = await store.createConversationCapped(id.customer.id, s.ctx.now(), s.config.maxOpenConversations);
+      if (!c) throw conflict(`You already have ${s.config.maxOpenConversations} open conversations; close one first.`, 'too_many_open');
       return reply.status(201).send(conversationJson({ ...c, latestMessage: null }));
     },
   );
@@ -106,9 +128,15 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
   app.get<{ Params: { id: string } }>(
     '/api/conversations/:id/',
     { onRequest: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationDetailSchema, ...errors } } },
-    async (req) => {
+    async (req, reply) => {
       const c = await readableConversation(s, identityOf(req), req.params.id);
-      const [withLatest, messages] = await Promise.all([store.getConversationWithLatest(c.id), store.listMessages(c.id)]);
+      // The whole history, as in the original, up to a ceiling; past it a Link pages the older messages.
+      const max = s.config.maxHistoryMessages;
+      const [withLatest, messages] = await Promise.all([store.getConversationWithLatest(c.id), store.listMessages(c.id, { limit: max + 1 })]);
+      if (messages.length > max) {
+        messages.length = max;
+        reply.header('Link', `</api/conversations/${c.id}/messages/?before_seq=${messages[max - 1].seq}&limit=${Math.min(1000, max)}>; rel="next"`);
+      }
       return { ...conversationJson(withLatest!), messages: messages.map(messageJson) };
     },
   );
@@ -207,10 +235,11 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
   app.post<{ Params: { id: string } }>(
     '/api/conversations/:id/queue/',
     { onRequest: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationSchema, ...errors } } },
-    async (req) => {
+    async (req, reply) => {
       const id = identityOf(req);
       const c = await readableConversation(s, id, req.params.id);
       if (id.user.role !== 'admin' && !(id.customer && c.customerId === id.customer.id)) throw forbidden('Only the customer or an admin may queue this conversation.');
+      if (id.user.role !== 'admin') await throttleConversations(s, reply, id.user.id);
       await enqueueConversation(s.ctx, c.id, { strict: true });
       return conversationJson((await store.getConversationWithLatest(c.id))!);
     },
