@@ -27,6 +27,11 @@ export interface Config {
   /** 'open': anyone may register a rep (the original API); 'admin': only an admin's token may. */
   repRegistration: 'open' | 'admin';
   maxRepCapacity: number;
+  /**
+   * SQLite's commit durability in WAL mode. 'normal' (the default) survives a crash of the process but
+   * can lose the last commits on a power loss or OS crash; 'full' syncs every commit, at a cost (bench/).
+   */
+  sqliteSynchronous: 'normal' | 'full';
 }
 
 export class ConfigError extends Error {
@@ -117,6 +122,8 @@ export function loadConfig(env: Env = process.env): Config {
     production,
     repRegistration: oneOf(env, 'REP_REGISTRATION', ['open', 'admin'] as const, production ? 'admin' : 'open'),
     maxRepCapacity: int(env, 'MAX_REP_CAPACITY', 100, 1, 10_000),
+    // Commit durability of the embedded store (see the README's configuration table).
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['normal', 'full'] as const, 'normal'),
   };
 }
 

@@ -1,18 +1,27 @@
 // assignProposals: commits each Router proposal with the store's conditional update (R1), then announces it.
 import type { Proposal } from '../routing/port.ts';
 import type { Conversation } from '../domain/types.ts';
+import type { AssignResult } from '../store/port.ts';
 import { entryOf, slotOf, type ServiceContext } from './context.ts';
 
 const MAX_ROUNDS = 10_000;
 
 /** Returns the conversations actually assigned, in commit order. No frame is published before its commit. */
-export async function assignProposals(ctx: ServiceContext, first: Proposal[]): Promise<Array<{ conversation: Conversation; repId: number }>> {
+/**
+ * `decided` holds the store's answers to proposals it already committed (a close and its next assignment
+ * share one transaction); those are not tried again, only announced or, if refused, handed back to the router.
+ */
+export async function assignProposals(
+  ctx: ServiceContext,
+  first: Proposal[],
+  decided?: ReadonlyMap<Proposal, AssignResult>,
+): Promise<Array<{ conversation: Conversation; repId: number }>> {
   const done: Array<{ conversation: Conversation; repId: number }> = [];
   const work = [...first];
   let rounds = 0;
   while (work.length > 0 && rounds++ < MAX_ROUNDS) {
     const p = work.shift()!;
-    const result = await ctx.store.assign(p.conversationId, p.repId, ctx.now());
+    const result = decided?.get(p) ?? (await ctx.store.assign(p.conversationId, p.repId, ctx.now()));
     if (result.ok) {
       done.push({ conversation: result.conversation, repId: p.repId });
       const [rep, customer] = await Promise.all([ctx.repCard(p.repId), ctx.customerCard(result.conversation.customerId)]);
