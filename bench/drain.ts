@@ -126,6 +126,8 @@ async function churnRound(server: BenchServer, round: Round) {
     NAME,
     `close churn: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s; close request median ${lat.median.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ${closeErrors} errors; new-connection /healthz median ${newConn.median.toFixed(0)} ms, p99 ${newConn.p99.toFixed(0)} ms`,
   );
+  // The churn's reps end with free slots: take them back so that a later round's customers queue.
+  await Promise.all(round.reps.map((r) => http(server.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { max_capacity: 0 } })));
   await closeAll([...clients.map((c) => c.ws), ...agents]);
   return { rate, ms: last - t0, closeLatency: lat, closeErrors, serverSide: server_, newConnection: newConn };
 }
