@@ -242,11 +242,57 @@ async function storeBaseline(n: number): Promise<number> {
   }
 }
 
+/**
+ * The close and the next assignment at the store alone: N reps of capacity 1 each hold a chat and a queue
+ * waits; each close hands its slot to the head, either as two transactions (closeConversation, then
+ * assign: before closeAndAssign existed) or as one (closeAndAssign). Alternating rounds, fresh files.
+ */
+export async function closeAndAssignAlone(n: number, oneTxn: boolean): Promise<number> {
+  const dir = newDataDir();
+  try {
+    const store = await openSqlite({ file: join(dir, 'switchboard.sqlite3') });
+    const { profile: customer } = await store.createCustomer({ username: 'c', email: '', firstName: '', lastName: '', passwordHash: 'x' }, 1);
+    const { profile: rep } = await store.createRep({ username: 'r', email: '', firstName: '', lastName: '', passwordHash: 'x' }, 1);
+    const ids: string[] = [];
+    for (let i = 0; i <= n; i++) {
+      const c = await store.createConversation(customer.id, Date.now());
+      await store.enqueue(c.id, Date.now());
+      ids.push(c.id);
+    }
+    if (!(await store.assign(ids[0], rep.id, Date.now())).ok) throw new Error('first assignment refused');
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const next = { conversationId: ids[i + 1], repId: rep.id };
+      if (oneTxn) {
+        const out = await store.closeAndAssign(ids[i], 'rep', Date.now(), rep.id, async () => [next]);
+        if (!out?.assigned[0]?.result.ok) throw new Error('closeAndAssign refused');
+      } else {
+        if (!(await store.closeConversation(ids[i], 'rep', Date.now(), rep.id))) throw new Error('close refused');
+        if (!(await store.assign(next.conversationId, rep.id, Date.now())).ok) throw new Error('assign refused');
+      }
+    }
+    const rate = (n / (performance.now() - t0)) * 1000;
+    await store.close();
+    return rate;
+  } finally {
+    removeDir(dir);
+  }
+}
+
 export async function run(): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const baseline = await storeBaseline(PER_ROUND);
   log(NAME, `store.assign alone: ${baseline.toFixed(0)}/s`);
+  const twoTxn: number[] = [];
+  const oneTxn: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    twoTxn.push(await closeAndAssignAlone(PER_ROUND, false));
+    oneTxn.push(await closeAndAssignAlone(PER_ROUND, true));
+  }
+  const closeTwo = summarize(twoTxn).median;
+  const closeOne = summarize(oneTxn).median;
+  log(NAME, `store alone, close + next assignment: two transactions ${twoTxn.map((x) => x.toFixed(0)).join(', ')}/s; one (closeAndAssign) ${oneTxn.map((x) => x.toFixed(0)).join(', ')}/s`);
 
   const rounds = RAISE_ROUNDS + 1;
   const dataDir = newDataDir();
@@ -300,6 +346,12 @@ export async function run(): Promise<BenchResult> {
           met: churn.rate >= 1000,
         }),
         metric({
+          name: 'store alone: close + next assignment in one transaction (closeAndAssign)',
+          unit: 'closes/s',
+          median: closeOne,
+          baseline: { name: 'closeConversation, then assign', median: closeTwo },
+        }),
+        metric({
           name: `drain by the original's flow (${PER_ROUND} queued, ${ORIGINAL_REPS} reps x 1, close_chat + redirect_id)`,
           unit: 'customers/s',
           median: original.rate,
@@ -311,7 +363,7 @@ export async function run(): Promise<BenchResult> {
         metric({ name: 'POST /close/ during churn (keep-alive)', unit: 'ms', median: churn.closeLatency.median, p99: churn.closeLatency.p99 }),
         metric({ name: 'GET /healthz on a new connection during churn', unit: 'ms', median: churn.newConnection.median, p99: churn.newConnection.p99 }),
       ],
-      details: { perRound: PER_ROUND, repsPerRound: REPS_PER_ROUND, raises, churn, original, storeAssignPerS: baseline, seedS: seeded.seconds },
+      details: { perRound: PER_ROUND, repsPerRound: REPS_PER_ROUND, raises, churn, original, storeAssignPerS: baseline, closeAlone: { twoTxn, oneTxn }, seedS: seeded.seconds },
       notes: [
         `Capacity-raise rounds: ${raises.map((r) => `${r.rate.toFixed(0)}/s`).join(', ')}; "served" = the customer's socket got its \`assigned\` frame, timed from the first PATCH.`,
       ],
