@@ -15,6 +15,7 @@ const BENCHES: Record<string, { file: string; limitS: number }> = {
   drain: { file: './drain.ts', limitS: 150 },
   connect: { file: './connect.ts', limitS: 150 },
   idle: { file: './idle.ts', limitS: 200 },
+  synchronous: { file: './synchronous.ts', limitS: 120 },
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));

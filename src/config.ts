@@ -66,6 +66,11 @@ export interface Config {
   wsHandshakeTimeoutMs: number;
   /** Closed conversations older than this many days are deleted; undefined keeps everything. */
   retentionDays: number | undefined;
+  /**
+   * SQLite's commit durability in WAL mode. 'normal' (the default) survives a crash of the process but
+   * can lose the last commits on a power loss or OS crash; 'full' syncs every commit, at a cost (bench/).
+   */
+  sqliteSynchronous: 'normal' | 'full';
 }
 
 /** Fastify's `trustProxy` forms that a deployment can state in one variable. */
@@ -226,6 +231,8 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 0, MAX_TIMER_MS),
     wsHandshakeTimeoutMs: int(env, 'WS_HANDSHAKE_TIMEOUT_MS', 10_000, 100, 300_000),
     retentionDays: env.RETENTION_DAYS === undefined || env.RETENTION_DAYS.trim() === '' ? undefined : int(env, 'RETENTION_DAYS', 0, 1, 100_000),
+    // Commit durability of the embedded store (see the README's configuration table).
+    sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['normal', 'full'] as const, 'normal'),
   };
 }
 

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       store = await openPostgres({ url: config.databaseUrl, poolSize: config.databasePoolSize });
     } else {
       cleanups.push(lockDataDir(config.dataDir));
-      store = await openSqlite({ file: join(config.dataDir, 'switchboard.sqlite3') });
+      store = await openSqlite({ file: join(config.dataDir, 'switchboard.sqlite3'), synchronous: config.sqliteSynchronous });
     }
     const { app, gateway } = await buildApp({
       config,

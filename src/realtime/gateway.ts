@@ -19,7 +19,6 @@ import { enqueueConversation } from '../services/enqueue.ts';
 import { sendMessage } from '../services/messages.ts';
 import { closeConversation } from '../services/close.ts';
 import { repReturned } from '../services/reps.ts';
-import { updateRepSettings } from '../services/reps.ts';
 import { markAccepted } from '../services/accept-timeout.ts';
 
 export { CLOSE };

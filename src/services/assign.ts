@@ -1,6 +1,7 @@
 // assignProposals: commits each Router proposal with the store's conditional update (R1), then announces it.
 import type { Proposal } from '../routing/port.ts';
 import type { Conversation } from '../domain/types.ts';
+import type { AssignResult } from '../store/port.ts';
 import { entryOf, slotOf, type ServiceContext } from './context.ts';
 
 const MAX_ROUNDS = 10_000;
@@ -14,8 +15,10 @@ type Done = Array<{ conversation: Conversation; repId: number }>;
  * It never drops a proposal: one whose commit failed (or whose outcome is unknown) is settled from a fresh
  * read of the store, and handed back to the router if it did not commit; what cannot be settled (the store
  * is down) stays reserved in the router, where the reconciler finds it.
+ * `decided` holds the store's answers to proposals it already committed (a close and its next assignment
+ * share one transaction); those are not tried again, only announced or, if refused, handed back.
  */
-export async function assignProposals(ctx: ServiceContext, first: Proposal[]): Promise<Done> {
+export async function assignProposals(ctx: ServiceContext, first: Proposal[], decided?: ReadonlyMap<Proposal, AssignResult>): Promise<Done> {
   const done: Done = [];
   const work = [...first];
   let rounds = 0;
@@ -23,7 +26,7 @@ export async function assignProposals(ctx: ServiceContext, first: Proposal[]): P
   while (work.length > 0 && rounds++ < MAX_ROUNDS) {
     const p = work[0];
     try {
-      const next = await commitOne(ctx, p, done);
+      const next = await commitOne(ctx, p, done, decided?.get(p));
       work.shift();
       work.push(...next);
       failures = 0;
@@ -45,8 +48,8 @@ export async function assignProposals(ctx: ServiceContext, first: Proposal[]): P
 }
 
 /** One proposal: commit, or hand it back with the store's view. Returns the router's next proposals. */
-async function commitOne(ctx: ServiceContext, p: Proposal, done: Done): Promise<Proposal[]> {
-  const result = await ctx.store.assign(p.conversationId, p.repId, ctx.now());
+async function commitOne(ctx: ServiceContext, p: Proposal, done: Done, decided?: AssignResult): Promise<Proposal[]> {
+  const result = decided ?? (await ctx.store.assign(p.conversationId, p.repId, ctx.now()));
   if (result.ok) {
     done.push({ conversation: result.conversation, repId: p.repId });
     await announce(ctx, result.conversation, p.repId);

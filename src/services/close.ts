@@ -19,25 +19,30 @@ export interface CloseRequest {
 
 export function closeConversation(ctx: ServiceContext, req: CloseRequest): Promise<{ redirectId: string | null }> {
   return ctx.lock.run(async () => {
-    // The store's conditional update decides; only a refusal needs the current state, to say why.
+    // One transaction closes and hands the freed slot on; its conditional updates decide (R1). Only a
+    // refusal needs the current state, to say why.
     const heldBy = req.by === 'rep' ? req.closingRepId : undefined;
-    const before = await ctx.store.closeConversation(req.conversationId, req.by, ctx.now(), heldBy);
-    if (!before) {
+    const outcome = await ctx.store.closeAndAssign(req.conversationId, req.by, ctx.now(), heldBy, async (c) => {
+      if (c.status === 'assigned' && c.repId !== null) return ctx.router.releaseAndDispatch(c.id, c.repId);
+      await ctx.router.remove(c.id, true);
+      return [];
+    });
+    if (!outcome) {
       const now = await ctx.store.getConversation(req.conversationId);
       if (!now) throw notFound();
       assertTransition(now.status, 'close');
       if (heldBy !== undefined && (now.status !== 'assigned' || now.repId !== heldBy)) throw forbidden('You no longer hold this conversation.');
       throw conflict('The conversation kept changing while it was being closed; try again.', 'conflict');
     }
+    const { before } = outcome;
     let redirectId: string | null = null;
     if (before.status === 'assigned' && before.repId !== null) {
-      const proposals = await ctx.router.releaseAndDispatch(before.id, before.repId);
-      const done = await assignProposals(ctx, proposals);
+      const proposals = outcome.assigned.map((a) => a.proposal);
+      const done = await assignProposals(ctx, proposals, new Map(outcome.assigned.map((a) => [a.proposal, a.result])));
       if (req.by === 'rep' && req.closingRepId !== undefined) {
         redirectId = done.find((d) => d.repId === req.closingRepId)?.conversation.id ?? null;
       }
     } else {
-      await ctx.router.remove(before.id, true);
       await ctx.publish({ kind: 'queue_changed' });
     }
     const repUser = before.repId !== null && before.status === 'assigned' ? await ctx.repCard(before.repId) : null;

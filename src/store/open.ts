@@ -15,6 +15,8 @@ const INT8_OID = 20;
 
 export interface SqliteOptions {
   file: string;
+  /** 'normal' (default): a commit survives a process crash; 'full': also a power loss, at one fsync per commit. */
+  synchronous?: 'normal' | 'full';
 }
 
 export interface PostgresOptions {
@@ -29,7 +31,7 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
   }
   const sqlite = new SQLite(opts.file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma(opts.synchronous === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new FairSqliteDialect(sqlite) });

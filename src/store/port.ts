@@ -72,6 +72,19 @@ export type AssignResult =
   | { ok: true; conversation: Conversation; rep: RepProfile }
   | { ok: false; reason: 'conversation' | 'rep' };
 
+/** An assignment the router proposes; the store decides whether it happens. */
+export interface ProposedAssignment {
+  conversationId: string;
+  repId: number;
+}
+
+export interface CloseAndAssignResult<P extends ProposedAssignment> {
+  /** The conversation as it was before the close. */
+  before: Conversation;
+  /** Each proposal `next` returned, with the store's answer; a refused one changed nothing. */
+  assigned: Array<{ proposal: P; result: AssignResult }>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Read-only queries for the supervisor view and the service measures. */
@@ -153,6 +166,20 @@ export interface Store {
    * With `heldBy`, only while that rep holds it (a rep's close must not land on a chat transferred away meanwhile).
    */
   closeConversation(conversationId: string, by: ClosedBy, now: number, heldBy?: number): Promise<Conversation | undefined>;
+  /**
+   * closeConversation and the assignments of the slot it frees, in one transaction (one commit where
+   * there were two). `next` runs inside it once the close has happened, with the conversation as it was
+   * before, and returns the assignments to try; each is assign()'s conditional update, and a refused
+   * one changes nothing (the close and the other assignments still commit). Undefined, and `next` never
+   * called, when the close itself is refused.
+   */
+  closeAndAssign<P extends ProposedAssignment>(
+    conversationId: string,
+    by: ClosedBy,
+    now: number,
+    heldBy: number | undefined,
+    next: (before: Conversation) => Promise<P[]>,
+  ): Promise<CloseAndAssignResult<P> | undefined>;
   /**
    * queued -> abandoned, only if still queued and at the given version, and (when given) only if its
    * customer was not seen coming back since `presenceGen` was read.

@@ -3,7 +3,7 @@
 // (sql-conversations.ts), and here the routing transitions, whose conditional updates decide (DESIGN R1).
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, RepProfilesTable } from './schema.ts';
-import type { AssignResult, RoutingSnapshot, Store } from './port.ts';
+import type { AssignResult, CloseAndAssignResult, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
 import type { ClosedBy, Conversation, ConversationStatus, RepProfile } from '../domain/types.ts';
 import { statesAllowing } from '../domain/conversation.ts';
 import { toConversation, toRep } from './sql-rows.ts';
@@ -78,23 +78,26 @@ export class SqlStore extends SqlConversationStore implements Store {
       .execute();
   }
 
+  /** The conditional assignment's statements; throws Rollback when the store refuses it. */
+  private async assignIn(trx: Transaction<Database>, conversationId: string, repId: number, now: number) {
+    const conv = await trx
+      .updateTable('conversations')
+      .set({ status: 'assigned', rep_id: repId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
+      .where('id', '=', conversationId)
+      .where('status', '=', 'queued')
+      .returningAll()
+      .executeTakeFirst();
+    if (!conv) throw new Rollback('conversation');
+    const rep = await this.takeSlot(trx, repId, now);
+    if (!rep) throw new Rollback('rep');
+    await this.hold(trx, conversationId, repId, now);
+    await this.event(trx, conversationId, 'assigned', repId, now);
+    return { ok: true as const, conversation: toConversation(conv), rep: toRep(rep) };
+  }
+
   async assign(conversationId: string, repId: number, now: number): Promise<AssignResult> {
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        const conv = await trx
-          .updateTable('conversations')
-          .set({ status: 'assigned', rep_id: repId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
-          .where('id', '=', conversationId)
-          .where('status', '=', 'queued')
-          .returningAll()
-          .executeTakeFirst();
-        if (!conv) throw new Rollback('conversation');
-        const rep = await this.takeSlot(trx, repId, now);
-        if (!rep) throw new Rollback('rep');
-        await this.hold(trx, conversationId, repId, now);
-        await this.event(trx, conversationId, 'assigned', repId, now);
-        return { ok: true as const, conversation: toConversation(conv), rep: toRep(rep) };
-      });
+      return await this.db.transaction().execute((trx) => this.assignIn(trx, conversationId, repId, now));
     } catch (err) {
       if (err instanceof Rollback) return { ok: false, reason: err.reason };
       throw err;
@@ -172,6 +175,54 @@ export class SqlStore extends SqlConversationStore implements Store {
         return true;
       });
       if (done) return before;
+    }
+    return undefined;
+  }
+
+  async closeAndAssign<P extends ProposedAssignment>(
+    conversationId: string,
+    by: ClosedBy,
+    now: number,
+    heldBy: number | undefined,
+    next: (before: Conversation) => Promise<P[]>,
+  ): Promise<CloseAndAssignResult<P> | undefined> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const outcome = await this.db
+        .transaction()
+        .execute(async (trx): Promise<CloseAndAssignResult<P> | 'retry' | undefined> => {
+          const row = await trx.selectFrom('conversations').selectAll().where('id', '=', conversationId).executeTakeFirst();
+          const before = row ? toConversation(row) : undefined;
+          if (!before || !CLOSABLE.includes(before.status)) return undefined;
+          if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
+          // The version guard makes the read above part of the conditional update (PostgreSQL reads committed data).
+          const closed = await trx
+            .updateTable('conversations')
+            .set({ status: 'closed', closed_at: now, closed_by: by, version: sql`version + 1` })
+            .where('id', '=', conversationId)
+            .where('version', '=', before.version)
+            .where('status', '=', before.status)
+            .returning('id')
+            .executeTakeFirst();
+          if (!closed) return 'retry';
+          if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
+          await this.event(trx, conversationId, 'closed', before.repId, now);
+          const assigned: Array<{ proposal: P; result: AssignResult }> = [];
+          for (const proposal of await next(before)) {
+            // Each assignment is the same conditional update as assign(); a refused one undoes only itself.
+            await sql`savepoint next_assignment`.execute(trx);
+            try {
+              assigned.push({ proposal, result: await this.assignIn(trx, proposal.conversationId, proposal.repId, now) });
+              await sql`release savepoint next_assignment`.execute(trx);
+            } catch (err) {
+              if (!(err instanceof Rollback)) throw err;
+              await sql`rollback to savepoint next_assignment`.execute(trx);
+              await sql`release savepoint next_assignment`.execute(trx);
+              assigned.push({ proposal, result: { ok: false, reason: err.reason } });
+            }
+          }
+          return { before, assigned };
+        });
+      if (outcome !== 'retry') return outcome;
     }
     return undefined;
   }

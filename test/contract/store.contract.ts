@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { UsernameTaken, type ConversationScope, type NewUser, type Store } from '../../src/store/port.ts';
 import type { Conversation, CustomerProfile, RepProfile, User } from '../../src/domain/types.ts';
 import { adminAccountCases } from './store-admin-accounts.contract.ts';
+import { closeAndAssignCases } from './store-close-assign.contract.ts';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -62,6 +63,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
     // ---- accounts
 
     adminAccountCases(() => store);
+    closeAndAssignCases(() => store, tick);
 
     describe('accounts', () => {
       it('creates a customer with its profile and reads it back', async () => {

@@ -1,0 +1,46 @@
+// Prints the top self-time frames of one or more V8 .cpuprofile files (as written by node --cpu-prof):
+//   node --import tsx bench/profile-top.ts /tmp/prof/*.cpuprofile [--top 25]
+// Frames are grouped by function, file and line; "(garbage collector)", "(program)" and "(idle)" stay as V8 names them.
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+interface Profile {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const args = process.argv.slice(2);
+const topAt = args.indexOf('--top');
+const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
+const files = args.filter((a, i) => !a.startsWith('--') && (topAt < 0 || i !== topAt + 1));
+
+for (const file of files) {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  // Each sample's time is the delta that follows it (V8 records the delta before the next sample).
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i + 1] ?? 0;
+    const n = byId.get(p.samples[i]);
+    if (!n) continue;
+    const f = n.callFrame;
+    const where = f.url ? `${relative(process.cwd(), f.url.replace(/^file:\/\//, ''))}:${f.lineNumber + 1}` : '';
+    const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  }
+  const idle = self.get('(idle)') ?? 0;
+  const busy = total - idle;
+  process.stdout.write(`\n${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (shares below are of busy time)\n`);
+  const rows = [...self.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top);
+  for (const [k, us] of rows) process.stdout.write(`${((100 * us) / busy).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}\n`);
+}
