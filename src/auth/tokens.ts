@@ -27,6 +27,8 @@ export class TokenService {
     secret: string,
     readonly accessTtlS: number,
     readonly refreshTtlS: number,
+    /** Milliseconds since the epoch; tests pass a clock they move, so expiry needs no real wait. */
+    private readonly now: () => number = Date.now,
   ) {
     this.key = new TextEncoder().encode(secret);
   }
@@ -36,20 +38,20 @@ export class TokenService {
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(c.userId))
       .setIssuer(ISSUER)
-      .setIssuedAt()
+      .setIssuedAt(Math.floor(this.now() / 1000))
       .setJti(randomUUID())
-      .setExpirationTime(Math.floor(Date.now() / 1000) + this.accessTtlS)
+      .setExpirationTime(Math.floor(this.now() / 1000) + this.accessTtlS)
       .sign(this.key);
   }
 
   async signRefresh(userId: number, familyId: string): Promise<{ token: string; jti: string; expiresAt: number }> {
     const jti = randomUUID();
-    const exp = Math.floor(Date.now() / 1000) + this.refreshTtlS;
+    const exp = Math.floor(this.now() / 1000) + this.refreshTtlS;
     const token = await new SignJWT({ typ: 'refresh', fam: familyId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(userId))
       .setIssuer(ISSUER)
-      .setIssuedAt()
+      .setIssuedAt(Math.floor(this.now() / 1000))
       .setJti(jti)
       .setExpirationTime(exp)
       .sign(this.key);
@@ -59,7 +61,7 @@ export class TokenService {
   private async verify(token: string, typ: 'access' | 'refresh') {
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw new TokenError('malformed token');
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER });
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, currentDate: new Date(this.now()) });
       if (payload.typ !== typ) throw new TokenError(`not an ${typ} token`);
       const userId = Number(payload.sub);
       if (!Number.isSafeInteger(userId) || userId <= 0) throw new TokenError('bad subject');
@@ -80,7 +82,7 @@ export class TokenService {
 
   async verifyAccess(token: string): Promise<AccessClaims> {
     const hit = this.verified.get(token);
-    if (hit && hit.expMs > Date.now()) return hit.claims;
+    if (hit && hit.expMs > this.now()) return hit.claims;
     const { payload, userId } = await this.verify(token, 'access');
     const role = payload.role;
     if (role !== 'customer' && role !== 'rep' && role !== 'admin') throw new TokenError('bad role');

@@ -12,7 +12,7 @@ export interface HttpResult {
 }
 
 /** How long one HTTP call or socket handshake may take before the test fails instead of hanging. */
-export const HTTP_TIMEOUT_MS = 15_000;
+export const HTTP_TIMEOUT_MS = 30_000;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export async function http(
