@@ -203,6 +203,7 @@ export class TestSocket {
    * handled the ping. Returns the frames that arrived from `from` up to the pong (not including it).
    */
   async settle(from: From = this.cursor, timeoutMs = 10_000): Promise<Json[]> {
+    await this.opened;
     const start = this.indexAfter(from);
     const before = this.frames.length;
     this.send({ type: 'ping' });
