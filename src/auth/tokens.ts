@@ -32,10 +32,13 @@ export class TokenService {
     secret: string,
     readonly accessTtlS: number,
     readonly refreshTtlS: number,
+    /** Milliseconds since the epoch; tests pass a clock they move, so expiry needs no real wait. */
+    private readonly now: () => number = Date.now,
   ) {
     this.key = new TextEncoder().encode(secret);
-    // Only HS256 with this key and issuer; expiry and not-before are checked (no clock tolerance).
-    this.verifier = createVerifier({ key: secret, algorithms: ['HS256'], allowedIss: ISSUER, cache: false });
+    // Only HS256 with this key and issuer. Expiry and not-before are checked below against `now`, so that
+    // tests can move the clock (no clock tolerance).
+    this.verifier = createVerifier({ key: secret, algorithms: ['HS256'], allowedIss: ISSUER, cache: false, ignoreExpiration: true, ignoreNotBefore: true });
   }
 
   async signAccess(c: AccessClaims): Promise<string> {
@@ -43,20 +46,20 @@ export class TokenService {
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(c.userId))
       .setIssuer(ISSUER)
-      .setIssuedAt()
+      .setIssuedAt(Math.floor(this.now() / 1000))
       .setJti(randomUUID())
-      .setExpirationTime(Math.floor(Date.now() / 1000) + this.accessTtlS)
+      .setExpirationTime(Math.floor(this.now() / 1000) + this.accessTtlS)
       .sign(this.key);
   }
 
   async signRefresh(userId: number, familyId: string): Promise<{ token: string; jti: string; expiresAt: number }> {
     const jti = randomUUID();
-    const exp = Math.floor(Date.now() / 1000) + this.refreshTtlS;
+    const exp = Math.floor(this.now() / 1000) + this.refreshTtlS;
     const token = await new SignJWT({ typ: 'refresh', fam: familyId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(userId))
       .setIssuer(ISSUER)
-      .setIssuedAt()
+      .setIssuedAt(Math.floor(this.now() / 1000))
       .setJti(jti)
       .setExpirationTime(exp)
       .sign(this.key);
@@ -75,6 +78,9 @@ export class TokenService {
     if (payload.iss !== ISSUER) throw new TokenError('bad issuer');
     if (payload.typ !== typ) throw new TokenError(`not an ${typ} token`);
     if (typeof payload.exp !== 'number') throw new TokenError('no expiry');
+    const nowS = this.now() / 1000;
+    if (payload.exp <= nowS) throw new TokenError('expired');
+    if (typeof payload.nbf === 'number' && payload.nbf > nowS) throw new TokenError('not yet valid');
     const userId = Number(payload.sub);
     if (!Number.isSafeInteger(userId) || userId <= 0) throw new TokenError('bad subject');
     return { payload, userId };
@@ -89,7 +95,7 @@ export class TokenService {
 
   async verifyAccess(token: string): Promise<AccessClaims> {
     const hit = this.verified.get(token);
-    if (hit && hit.expMs > Date.now()) return hit.claims;
+    if (hit && hit.expMs > this.now()) return hit.claims;
     const { payload, userId } = await this.verify(token, 'access');
     const role = payload.role;
     if (role !== 'customer' && role !== 'rep' && role !== 'admin') throw new TokenError('bad role');

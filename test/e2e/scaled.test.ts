@@ -5,7 +5,9 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
-import { startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import { requireRedisServer, startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import { drainByClosing } from '../helpers/drain.ts';
+import { eventually } from '../helpers/wait.ts';
 import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep, type Account, type TestSocket } from '../helpers/client.ts';
 import { raceCloseAndTransfer } from '../helpers/races.ts';
 import { tabsOpenMidStream } from '../helpers/mid-stream.ts';
@@ -13,7 +15,7 @@ import { tabsOpenMidStream } from '../helpers/mid-stream.ts';
 const SECRET = 'scaled-test-secret-long-enough-for-hs256-xx';
 
 describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
-  const skip = await requirePostgres();
+  const skip = (await requirePostgres()) || (await requireRedisServer());
   let redis: ThrowawayRedis;
   let db: TempDatabase;
   let instances: Instance[] = [];
@@ -111,50 +113,34 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       };
       sockets.forEach((s, i) => watch(i, s));
 
-      let closes = 0;
       let flushed = false;
       let killed = false;
-      const drainDeadline = Date.now() + 150_000;
       const progress = setInterval(async () => {
         if (!process.env.SCALED_DEBUG) return;
         const st = await client.query('select status, count(*)::int n from conversations group by status');
         const rp = await client.query('select id, load, max_capacity, status from rep_profiles order by id');
-        console.error('progress', closes, JSON.stringify(st.rows), JSON.stringify(rp.rows));
+        console.error('progress', JSON.stringify(st.rows), JSON.stringify(rp.rows));
       }, 3000);
-      const repWorker = async (rep: Account) => {
-        while (Date.now() < drainDeadline) {
-          const open = await client.query("select id from conversations where rep_id = $1 and status = 'assigned'", [rep.id]);
-          if (open.rowCount === 0) {
-            const left = await client.query("select count(*)::int as n from conversations where status in ('queued', 'new')");
-            if (left.rows[0].n === 0) return;
-            await new Promise((r) => setTimeout(r, 25));
-            continue;
+      const closes = await drainByClosing({
+        reps,
+        heldBy: async (rep) => (await client.query("select id from conversations where rep_id = $1 and status = 'assigned'", [rep.id])).rows.map((r) => r.id),
+        nobodyWaits: async () => (await client.query("select count(*)::int as n from conversations where status in ('queued', 'new')")).rows[0].n === 0,
+        wsUrl: () => pick().wsUrl,
+        parallel: false,
+        timeoutMs: 150_000,
+        async onClosed(n) {
+          if (n === 40 && !flushed) {
+            flushed = true;
+            await redis.client.flushall();
           }
-          for (const row of open.rows) {
-            const inst = pick();
-            const ws = connect(inst.wsUrl, chatPath(row.id), { token: rep.access });
-            try {
-              await ws.opened;
-              ws.send({ type: 'close' });
-              await ws.waitClose(10_000);
-            } catch {
-              // The instance died under us: the loop retries on another one.
-            }
-            closes++;
-            if (closes === 40 && !flushed) {
-              flushed = true;
-              await redis.client.flushall();
-            }
-            if (closes === 90 && !killed) {
-              killed = true;
-              instances[0].kill('SIGKILL');
-            }
+          if (n === 90 && !killed) {
+            killed = true;
+            instances[0].kill('SIGKILL');
           }
-        }
-      };
-      await Promise.all(reps.map(repWorker));
-      clearInterval(progress);
+        },
+      }).finally(() => clearInterval(progress));
       assert.ok(flushed && killed, 'the faults happened during the drain');
+      assert.equal(closes, 200, 'every chat was closed once, by a close the server confirmed');
 
       const events = await client.query("select conversation_id, count(*)::int as n from conversation_events where kind = 'assigned' group by conversation_id");
       assert.equal(events.rowCount, 200, 'every customer was served');
@@ -163,8 +149,8 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       assert.equal(notClosed.rows[0].n, 0);
       const loads = await client.query('select load from rep_profiles');
       for (const r of loads.rows) assert.equal(r.load, 0, 'all 30 slots free');
-      const deadline = Date.now() + 10_000;
-      while ([...servedFrames.values()].length < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await eventually(() => servedFrames.size === 200, { timeoutMs: 10_000, what: 'an assigned frame for each of the 200 customers' });
+      assert.equal(servedFrames.size, 200);
       for (const [conv, n] of servedFrames) assert.equal(n, 1, `one assigned frame for ${conv}`);
     } finally {
       await client.end();
@@ -172,8 +158,14 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     }
   });
 
+  /** At least `n` live instances (an earlier case may have killed some): starts what is missing. */
+  const atLeast = async (n: number): Promise<Instance[]> => {
+    while (live().length < n) instances.push(await startInstance(env));
+    return live();
+  };
+
   it('chats across two instances and resumes on a third', { skip: skip || false, timeout: 60_000 }, async () => {
-    const [a, b] = live();
+    const [a, b, third] = await atLeast(3);
     // The most free slots wins: this rep outranks every rep of the earlier test.
     const rep = await registerRep(a.url, 50);
     allReps.push(rep);
@@ -194,7 +186,6 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     c2.send({ type: 'message', text: 'from A', client_id: 'x1' });
     const dup = await c2.waitFor((f) => f.type === 'message' && f.client_id === 'x1');
     assert.equal(dup.seq, 1);
-    const third = instances.find((i) => i !== a && i !== b && live().includes(i)) ?? a;
     const c3 = connect(third.wsUrl, chatPath(conv), { token: cust.access, query: 'last_seq=5' });
     await c3.waitFor((f) => f.type === 'message' && f.seq === 7);
     r.send({ message: 'live' });
@@ -206,7 +197,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
   });
 
   it('gives tabs that open mid-stream on other instances every message stored after they opened, once and in order', { skip: skip || false, timeout: 90_000 }, async () => {
-    const [a, b, third] = [...live(), ...live()];
+    const [a, b, third] = await atLeast(3);
     const rep = await registerRep(a.url, 52);
     allReps.push(rep);
     const { cust, conv, c: first, r } = await openChat(b, rep, a);
@@ -223,6 +214,8 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     r.close();
   });
 
+  const subscriberCount = async () => ((await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').filter(Boolean).length;
+
   /** Every instance's subscriber loses its connection and cannot come back until the returned function runs. */
   const cutEveryInstanceOffTheFanOut = async (): Promise<() => Promise<void>> => {
     const [, before] = (await redis.client.config('GET', 'maxclients')) as [string, string];
@@ -230,7 +223,10 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const subscribers = ((await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').length;
     await redis.client.config('SET', 'maxclients', String(clients - subscribers));
     await redis.client.client('KILL', 'TYPE', 'pubsub');
+    await eventually(async () => (await subscriberCount()) === 0, { what: 'every subscriber cut off' });
     return async () => {
+      // Proof that nothing could have crossed the fan-out meanwhile: no subscriber was connected.
+      assert.equal(await subscriberCount(), 0, 'no instance got back onto the fan-out during the gap');
       await redis.client.config('SET', 'maxclients', before);
     };
   };
@@ -246,14 +242,11 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const restore = await cutEveryInstanceOffTheFanOut();
     try {
       for (let i = 1; i <= 3; i++) c.send({ type: 'message', text: `in the gap ${i}`, client_id: `g${i}` });
-      const stored = Date.now() + 10_000;
-      while ((await http(b.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access })).body.messages.length < 4) {
-        assert.ok(Date.now() < stored, 'the messages were stored during the gap');
-        await new Promise((res) => setTimeout(res, 50));
-      }
+      await eventually(async () => (await http(b.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access })).body.messages.length === 4, {
+        timeoutMs: 10_000,
+        what: 'the messages stored during the gap',
+      });
       assert.equal((await http(a.url, 'POST', `/api/conversations/${conv}/close/`, { token: rep.access })).status, 200);
-      await new Promise((res) => setTimeout(res, 300));
-      assert.deepEqual(r.ofType('message').map((f) => f.seq), [1], 'nothing arrived through the broken fan-out');
     } finally {
       await restore();
     }
@@ -282,8 +275,6 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const restore = await cutEveryInstanceOffTheFanOut();
     try {
       assert.equal((await http(a.url, 'POST', `/api/conversations/${conv}/transfer/`, { token: first.access, body: { to_rep: second.id } })).status, 200);
-      await new Promise((res) => setTimeout(res, 300));
-      assert.equal(c.ofType('assigned').length, 1, 'the transfer was not heard through the broken fan-out');
     } finally {
       await restore();
     }
@@ -296,7 +287,9 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     assert.equal(toSecond.customer.id, cust.id);
     const fromFirst = await firstAgent.waitFor((f) => f.type === 'unassigned' && f.conversation === conv, 15_000);
     assert.equal(fromFirst.reason, 'transfer');
-    await new Promise((res) => setTimeout(res, 300));
+    // Markers: each console's pong comes after anything its instance had to send it.
+    await secondAgent.settle(0);
+    await firstAgent.settle(0);
     assert.equal(secondAgent.ofType('assigned').length, 1);
     assert.equal(firstAgent.ofType('unassigned').length, 1);
     // Leave nothing open for later tests: the customer ends the chat, the consoles go.
@@ -369,7 +362,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       x.kill('SIGKILL');
       await x.exited;
       // busy's only socket died with x: its chat goes back to the queue after the grace period.
-      const requeued = await w2.waitFor((f) => f.type === 'queued', 8000);
+      const requeued = await w2.next('queued', 8000);
       // Chats of the reps taken offline above may wait ahead of it.
       assert.ok(requeued.position >= 1);
       const me = await http(y.url, 'GET', '/api/reps/me/', { token: busy.access });
@@ -379,13 +372,11 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       assert.equal(steadyMe.body.load, 1);
       // The queued customer leaves: it abandons after its grace, whichever instance notices.
       w2.close();
-      const deadline = Date.now() + 8000;
-      let status = '';
-      while (Date.now() < deadline && status !== 'abandoned') {
-        await new Promise((r) => setTimeout(r, 100));
-        status = (await http(y.url, 'GET', `/api/conversations/${conv2}/`, { token: c2.access })).body.status;
-      }
-      assert.equal(status, 'abandoned');
+      await eventually(async () => (await http(y.url, 'GET', `/api/conversations/${conv2}/`, { token: c2.access })).body.status === 'abandoned', {
+        timeoutMs: 8000,
+        intervalMs: 100,
+        what: 'abandoned',
+      });
       for (const sck of [steadyY, w1]) sck.close();
     } finally {
       y.kill('SIGTERM');

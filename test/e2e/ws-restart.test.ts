@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../helpers/server.ts';
 import { chatPath, connect, login, openConversation, registerCustomer, registerRep } from '../helpers/client.ts';
+import { eventually } from '../helpers/wait.ts';
 
 describe('restart and heartbeat', () => {
   it('rebuilds routing from the store after a restart: nobody lost, order kept', { timeout: 60_000 }, async () => {
@@ -57,13 +58,10 @@ describe('restart and heartbeat', () => {
       await ws.waitType('queued');
       // Stop answering pings: ws answers them automatically, so pause the underlying socket.
       (ws.ws as any)._socket.pause();
-      const until = Date.now() + 5000;
-      let status = 'queued';
-      while (Date.now() < until && status !== 'abandoned') {
-        await new Promise((r) => setTimeout(r, 50));
-        status = (await server.store.getConversation(conv))!.status;
-      }
-      assert.equal(status, 'abandoned', 'the dead peer was terminated and the customer abandoned after its grace');
+      await eventually(async () => (await server.store.getConversation(conv))!.status === 'abandoned', {
+        timeoutMs: 5000,
+        what: 'the dead peer terminated and the customer abandoned after its grace',
+      });
       ws.ws.terminate();
     } finally {
       await server.stop({ wipe: true });

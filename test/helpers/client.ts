@@ -12,7 +12,7 @@ export interface HttpResult {
 }
 
 /** How long one HTTP call or socket handshake may take before the test fails instead of hanging. */
-export const HTTP_TIMEOUT_MS = 15_000;
+export const HTTP_TIMEOUT_MS = 30_000;
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export async function http(
@@ -203,6 +203,7 @@ export class TestSocket {
    * handled the ping. Returns the frames that arrived from `from` up to the pong (not including it).
    */
   async settle(from: From = this.cursor, timeoutMs = 10_000): Promise<Json[]> {
+    await this.opened;
     const start = this.indexAfter(from);
     const before = this.frames.length;
     this.send({ type: 'ping' });

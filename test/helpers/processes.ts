@@ -169,7 +169,7 @@ export interface Instance {
 }
 
 /** A Switchboard process on a port it binds itself (PORT=0); resolves once it listens and /healthz answers. */
-export async function startInstance(env: Record<string, string>, timeoutMs = 30_000): Promise<Instance> {
+export async function startInstance(env: Record<string, string>, timeoutMs = 60_000): Promise<Instance> {
   const child = spawnChild(process.execPath, switchboardArgs, {
     ipc: true,
     env: { ...process.env, LOG_LEVEL: 'warn', DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-inst-')), ...env, PORT: '0', HOST: '127.0.0.1' },

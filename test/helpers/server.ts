@@ -28,7 +28,7 @@ export interface StartOptions {
   port?: number;
 }
 
-export const STOP_TIMEOUT_MS = 10_000;
+export const STOP_TIMEOUT_MS = 20_000;
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-signing';
 
