@@ -35,9 +35,15 @@ ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$ROOTFS/usr/local/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$ROOTFS/usr/local/bin/npx"
 # The official image has a `node` user (uid 1000); the Dockerfile makes its own user and needs none.
 rm -rf "$ROOTFS/var/cache/apt/archives/"*.deb "$ROOTFS/var/lib/apt/lists/"*
+# This host may reach the npm registry through a proxy with its own CA: the stand-in trusts what the host
+# trusts (the official image would reach the registry directly).
+HOST_CA=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+install -D -m 0644 "$HOST_CA" "$ROOTFS/usr/local/share/host-ca/ca-certificates.crt"
 # node-gyp would download Node's headers; the stand-in has them (the official image has internet instead).
 tar -C "$ROOTFS" -c . | "$DOCKER" import \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   -c 'ENV npm_config_nodedir=/usr/local' \
+  -c 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/host-ca/ca-certificates.crt' \
+  -c 'ENV npm_config_cafile=/usr/local/share/host-ca/ca-certificates.crt' \
   -c 'CMD ["node"]' - "$TAG"
 echo "imported $TAG"

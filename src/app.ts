@@ -153,7 +153,8 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     const route = req.routeOptions?.url ?? 'unknown';
     services.metrics.httpDuration.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (!route.startsWith('/ws/')) {
-      req.log.info({ method: req.method, url: redactUrl(req.url).slice(0, 512), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+      // ip: the client's address as TRUST_PROXY allows it to be known (never a hop nobody vouches for).
+      req.log.info({ method: req.method, url: redactUrl(req.url).slice(0, 512), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: req.ip }, 'request');
     }
   });
 
