@@ -83,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   });
 
   const ctx = new ServiceContext(deps.store, deps.router, deps.bus);
-  const tokens = new TokenService(deps.jwtSecret, config.accessTtlS, config.refreshTtlS);
+  const tokens = new TokenService(deps.jwtSecret, config.accessTtlS, config.refreshTtlS, { familyTtlS: config.refreshFamilyTtlS, clock: deps.clock });
   const services: AppServices = {
     config,
     ctx,

@@ -13,6 +13,8 @@ export interface RefreshClaims {
   userId: number;
   jti: string;
   familyId: string;
+  /** When the family began (its login), seconds; the family ends familyTtlS later however often it rotates. */
+  familyStartS: number;
 }
 
 export class TokenError extends Error {}
@@ -22,13 +24,22 @@ const VERIFIED_CACHE_SIZE = 20_000;
 
 export class TokenService {
   private readonly key: Uint8Array;
+  private readonly familyTtlS: number;
+  private readonly now: () => number;
 
   constructor(
     secret: string,
     readonly accessTtlS: number,
     readonly refreshTtlS: number,
+    opts: { familyTtlS?: number; clock?: () => number } = {},
   ) {
     this.key = new TextEncoder().encode(secret);
+    this.familyTtlS = opts.familyTtlS ?? 30 * 86_400;
+    this.now = opts.clock ?? Date.now;
+  }
+
+  private nowS(): number {
+    return Math.floor(this.now() / 1000);
   }
 
   async signAccess(c: AccessClaims): Promise<string> {
@@ -36,20 +47,29 @@ export class TokenService {
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(c.userId))
       .setIssuer(ISSUER)
-      .setIssuedAt()
+      .setIssuedAt(this.nowS())
       .setJti(randomUUID())
-      .setExpirationTime(Math.floor(Date.now() / 1000) + this.accessTtlS)
+      .setExpirationTime(this.nowS() + this.accessTtlS)
       .sign(this.key);
   }
 
-  async signRefresh(userId: number, familyId: string): Promise<{ token: string; jti: string; expiresAt: number }> {
+  /** The family's end, seconds: no refresh token of it lives past this. */
+  familyEndS(familyStartS: number): number {
+    return familyStartS + this.familyTtlS;
+  }
+
+  /**
+   * A refresh token of the family; a new family starts now. Its expiry is the refresh lifetime, cut to the
+   * family's end (the caller refuses a family that has ended).
+   */
+  async signRefresh(userId: number, familyId: string, familyStartS = this.nowS()): Promise<{ token: string; jti: string; expiresAt: number }> {
     const jti = randomUUID();
-    const exp = Math.floor(Date.now() / 1000) + this.refreshTtlS;
-    const token = await new SignJWT({ typ: 'refresh', fam: familyId })
+    const exp = Math.min(this.nowS() + this.refreshTtlS, this.familyEndS(familyStartS));
+    const token = await new SignJWT({ typ: 'refresh', fam: familyId, fst: familyStartS })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(userId))
       .setIssuer(ISSUER)
-      .setIssuedAt()
+      .setIssuedAt(this.nowS())
       .setJti(jti)
       .setExpirationTime(exp)
       .sign(this.key);
@@ -59,7 +79,7 @@ export class TokenService {
   private async verify(token: string, typ: 'access' | 'refresh') {
     if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw new TokenError('malformed token');
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER });
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: ISSUER, currentDate: new Date(this.now()) });
       if (payload.typ !== typ) throw new TokenError(`not an ${typ} token`);
       const userId = Number(payload.sub);
       if (!Number.isSafeInteger(userId) || userId <= 0) throw new TokenError('bad subject');
@@ -80,7 +100,7 @@ export class TokenService {
 
   async verifyAccess(token: string): Promise<AccessClaims> {
     const hit = this.verified.get(token);
-    if (hit && hit.expMs > Date.now()) return hit.claims;
+    if (hit && hit.expMs > this.now()) return hit.claims;
     const { payload, userId } = await this.verify(token, 'access');
     const role = payload.role;
     if (role !== 'customer' && role !== 'rep' && role !== 'admin') throw new TokenError('bad role');
@@ -93,6 +113,8 @@ export class TokenService {
   async verifyRefresh(token: string): Promise<RefreshClaims> {
     const { payload, userId } = await this.verify(token, 'refresh');
     if (typeof payload.jti !== 'string' || typeof payload.fam !== 'string') throw new TokenError('bad refresh token');
-    return { userId, jti: payload.jti, familyId: payload.fam };
+    // A token from before family lifetimes were recorded starts its family at its own issue time.
+    const familyStartS = typeof payload.fst === 'number' ? payload.fst : Number(payload.iat ?? this.nowS());
+    return { userId, jti: payload.jti, familyId: payload.fam, familyStartS };
   }
 }

@@ -46,7 +46,9 @@ describe('TokenService', () => {
   it('verifies a valid refresh token', async () => {
     const family = randomUUID();
     const r = await tokens.signRefresh(7, family);
-    assert.deepEqual(await tokens.verifyRefresh(r.token), { userId: 7, jti: r.jti, familyId: family });
+    const claims = await tokens.verifyRefresh(r.token);
+    assert.deepEqual({ ...claims, familyStartS: undefined }, { userId: 7, jti: r.jti, familyId: family, familyStartS: undefined });
+    assert.ok(Math.abs(claims.familyStartS - now()) <= 2, 'a new family starts now');
     const exp = r.expiresAt / 1000;
     assert.ok(Math.abs(exp - (now() + 3600)) <= 2, 'expiresAt is the refresh lifetime from now, in ms');
   });
