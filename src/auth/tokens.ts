@@ -17,6 +17,8 @@ export interface RefreshClaims {
   userId: number;
   jti: string;
   familyId: string;
+  /** When the family began (its login), seconds; the family ends familyTtlS later however often it rotates. */
+  familyStartS: number;
 }
 
 export class TokenError extends Error {}
@@ -27,18 +29,25 @@ const VERIFIED_CACHE_SIZE = 20_000;
 export class TokenService {
   private readonly key: Uint8Array;
   private readonly verifier: (token: string) => Record<string, unknown>;
+  private readonly familyTtlS: number;
+  private readonly now: () => number;
 
   constructor(
     secret: string,
     readonly accessTtlS: number,
     readonly refreshTtlS: number,
-    /** Milliseconds since the epoch; tests pass a clock they move, so expiry needs no real wait. */
-    private readonly now: () => number = Date.now,
+    opts: { familyTtlS?: number; clock?: () => number } = {},
   ) {
     this.key = new TextEncoder().encode(secret);
+    this.familyTtlS = opts.familyTtlS ?? 30 * 86_400;
+    this.now = opts.clock ?? Date.now;
     // Only HS256 with this key and issuer. Expiry and not-before are checked below against `now`, so that
     // tests can move the clock (no clock tolerance).
     this.verifier = createVerifier({ key: secret, algorithms: ['HS256'], allowedIss: ISSUER, cache: false, ignoreExpiration: true, ignoreNotBefore: true });
+  }
+
+  private nowS(): number {
+    return Math.floor(this.now() / 1000);
   }
 
   async signAccess(c: AccessClaims): Promise<string> {
@@ -46,20 +55,29 @@ export class TokenService {
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(c.userId))
       .setIssuer(ISSUER)
-      .setIssuedAt(Math.floor(this.now() / 1000))
+      .setIssuedAt(this.nowS())
       .setJti(randomUUID())
-      .setExpirationTime(Math.floor(this.now() / 1000) + this.accessTtlS)
+      .setExpirationTime(this.nowS() + this.accessTtlS)
       .sign(this.key);
   }
 
-  async signRefresh(userId: number, familyId: string): Promise<{ token: string; jti: string; expiresAt: number }> {
+  /** The family's end, seconds: no refresh token of it lives past this. */
+  familyEndS(familyStartS: number): number {
+    return familyStartS + this.familyTtlS;
+  }
+
+  /**
+   * A refresh token of the family; a new family starts now. Its expiry is the refresh lifetime, cut to the
+   * family's end (the caller refuses a family that has ended).
+   */
+  async signRefresh(userId: number, familyId: string, familyStartS = this.nowS()): Promise<{ token: string; jti: string; expiresAt: number }> {
     const jti = randomUUID();
-    const exp = Math.floor(this.now() / 1000) + this.refreshTtlS;
-    const token = await new SignJWT({ typ: 'refresh', fam: familyId })
+    const exp = Math.min(this.nowS() + this.refreshTtlS, this.familyEndS(familyStartS));
+    const token = await new SignJWT({ typ: 'refresh', fam: familyId, fst: familyStartS })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(String(userId))
       .setIssuer(ISSUER)
-      .setIssuedAt(Math.floor(this.now() / 1000))
+      .setIssuedAt(this.nowS())
       .setJti(jti)
       .setExpirationTime(exp)
       .sign(this.key);
@@ -108,6 +126,8 @@ export class TokenService {
   async verifyRefresh(token: string): Promise<RefreshClaims> {
     const { payload, userId } = await this.verify(token, 'refresh');
     if (typeof payload.jti !== 'string' || typeof payload.fam !== 'string') throw new TokenError('bad refresh token');
-    return { userId, jti: payload.jti, familyId: payload.fam };
+    // A token from before family lifetimes were recorded starts its family at its own issue time.
+    const familyStartS = typeof payload.fst === 'number' ? payload.fst : Number(payload.iat ?? this.nowS());
+    return { userId, jti: payload.jti, familyId: payload.fam, familyStartS };
   }
 }

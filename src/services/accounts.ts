@@ -117,26 +117,28 @@ export class Accounts {
     } catch {
       throw unauthorized('Token is invalid or expired', 'token_not_valid');
     }
-    const used = await this.store.consumeRefreshToken(claims.jti, this.now());
-    if (used.kind !== 'ok') {
+    // A family lives REFRESH_FAMILY_TTL_S from its login, however often it rotates: a stolen token cannot be
+    // kept alive for ever by rotating it.
+    if (this.tokens.familyEndS(claims.familyStartS) * 1000 <= this.now()) throw unauthorized('Token is invalid or expired', 'token_not_valid');
+    const next = await this.tokens.signRefresh(claims.userId, claims.familyId, claims.familyStartS);
+    const used = await this.store.rotateRefreshToken(claims.jti, this.now(), { jti: next.jti, familyId: claims.familyId, userId: claims.userId, expiresAt: next.expiresAt });
+    if (used.kind === 'reused' || used.kind === 'expired') {
       // A replayed refresh token means it leaked: the whole family goes, and so do the access tokens and
       // sockets made from it (which side is the thief is unknown, so both sign in again).
-      if (used.familyId) await this.store.revokeFamily(used.familyId);
-      if (used.kind === 'reused' && used.userId !== undefined) {
+      await this.store.revokeFamily(used.familyId);
+      if (used.kind === 'reused') {
         await this.store.bumpTokenEpoch(used.userId);
         await this.bus.publish({ kind: 'logout', userId: used.userId });
       }
-      throw unauthorized('Token is invalid or expired', 'token_not_valid');
     }
-    const identity = await this.store.getIdentity(claims.userId);
-    if (!identity || !identity.user.isActive) throw unauthorized('Token is invalid or expired', 'token_not_valid');
-    return this.issue(identity.user.id, identity.user.role, identity.user.tokenEpoch, claims.familyId);
+    if (used.kind !== 'ok') throw unauthorized('Token is invalid or expired', 'token_not_valid');
+    const access = await this.tokens.signAccess({ userId: claims.userId, role: used.role, epoch: used.epoch });
+    return { access, refresh: next.token };
   }
 
   /** Revokes every refresh token, invalidates outstanding access tokens, and closes the user's sockets. */
   async logout(userId: number): Promise<void> {
-    await this.store.revokeUserTokens(userId);
-    await this.store.bumpTokenEpoch(userId);
+    await this.store.logoutUser(userId);
     await this.bus.publish({ kind: 'logout', userId });
   }
 

@@ -85,6 +85,12 @@ export interface CloseAndAssignResult<P extends ProposedAssignment> {
   assigned: Array<{ proposal: P; result: AssignResult }>;
 }
 
+/** The outcome of a refresh-token rotation: the user's epoch and role to sign the access token with, or why not. */
+export type RotateResult =
+  | { kind: 'ok'; epoch: number; role: Role }
+  | { kind: 'reused' | 'expired'; familyId: string; userId: number }
+  | { kind: 'unknown' | 'inactive' };
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Read-only queries for the supervisor view and the service measures. */
@@ -117,6 +123,8 @@ export interface Store {
    * was never used but its time is up (not a replay, so it says nothing about a leak).
    */
   consumeRefreshToken(jti: string, now: number): Promise<{ kind: 'ok' | 'reused' | 'expired' | 'unknown'; familyId?: string; userId?: number }>;
+  rotateRefreshToken(jti: string, now: number, next: { jti: string; familyId: string; userId: number; expiresAt: number }): Promise<RotateResult>;
+  logoutUser(userId: number): Promise<void>;
   revokeFamily(familyId: string): Promise<void>;
   revokeUserTokens(userId: number): Promise<void>;
 

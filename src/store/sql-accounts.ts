@@ -1,7 +1,7 @@
 // The SQL store, part one: the connection, accounts, refresh-token families and rep profiles.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
-import type { AppendMessage, AppendResult, NewUser, UserQuery, UserWithHash, UserWithProfile } from './port.ts';
+import type { AppendMessage, AppendResult, NewUser, RotateResult, UserQuery, UserWithHash, UserWithProfile } from './port.ts';
 import { UsernameTaken } from './port.ts';
 import type { Identity, RepStatus, RepWithUser, Role, User } from '../domain/types.ts';
 import { isUniqueViolation, toRep, toUser } from './sql-rows.ts';
@@ -235,6 +235,46 @@ export class SqlAccountStore {
     if (!row) return { kind: 'unknown' as const };
     const replayed = row.used_at !== null || Number(row.revoked) !== 0;
     return { kind: replayed ? ('reused' as const) : ('expired' as const), familyId: row.family_id, userId: Number(row.user_id) };
+  }
+
+  /**
+   * Consumes a refresh token and stores its successor in one transaction that holds the user's row, so that a
+   * logout (which takes the same row first, see logoutUser) is either wholly before it (the token is revoked:
+   * nothing is minted) or wholly after it (the successor is revoked and the epoch read here is stale).
+   */
+  async rotateRefreshToken(jti: string, now: number, next: { jti: string; familyId: string; userId: number; expiresAt: number }): Promise<RotateResult> {
+    return this.db.transaction().execute(async (trx) => {
+      let userQuery = trx.selectFrom('users').select(['token_epoch', 'role', 'is_active']).where('id', '=', next.userId);
+      if (this.dialect === 'postgres') userQuery = userQuery.forUpdate();
+      const user = await userQuery.executeTakeFirst();
+      const used = await trx
+        .updateTable('refresh_tokens')
+        .set({ used_at: now })
+        .where('jti', '=', jti)
+        .where('user_id', '=', next.userId)
+        .where('used_at', 'is', null)
+        .where('revoked', '=', 0)
+        .where('expires_at', '>', now)
+        .returning(['family_id'])
+        .executeTakeFirst();
+      if (!used) {
+        const row = await trx.selectFrom('refresh_tokens').select(['family_id', 'user_id', 'used_at', 'revoked']).where('jti', '=', jti).executeTakeFirst();
+        if (!row) return { kind: 'unknown' as const };
+        const replayed = row.used_at !== null || Number(row.revoked) !== 0;
+        return { kind: replayed ? ('reused' as const) : ('expired' as const), familyId: row.family_id, userId: Number(row.user_id) };
+      }
+      if (!user || Number(user.is_active) === 0) return { kind: 'inactive' as const };
+      await trx.insertInto('refresh_tokens').values({ jti: next.jti, family_id: next.familyId, user_id: next.userId, expires_at: next.expiresAt }).execute();
+      return { kind: 'ok' as const, epoch: Number(user.token_epoch), role: user.role as Role };
+    });
+  }
+
+  /** Logout: the user's row first (the lock rotateRefreshToken waits on), then every refresh token. */
+  async logoutUser(userId: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ token_epoch: sql`token_epoch + 1` }).where('id', '=', userId).execute();
+      await trx.updateTable('refresh_tokens').set({ revoked: 1 }).where('user_id', '=', userId).execute();
+    });
   }
 
   async revokeFamily(familyId: string): Promise<void> {

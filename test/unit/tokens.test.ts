@@ -46,7 +46,9 @@ describe('TokenService', () => {
   it('verifies a valid refresh token', async () => {
     const family = randomUUID();
     const r = await tokens.signRefresh(7, family);
-    assert.deepEqual(await tokens.verifyRefresh(r.token), { userId: 7, jti: r.jti, familyId: family });
+    const claims = await tokens.verifyRefresh(r.token);
+    assert.deepEqual({ ...claims, familyStartS: undefined }, { userId: 7, jti: r.jti, familyId: family, familyStartS: undefined });
+    assert.ok(Math.abs(claims.familyStartS - now()) <= 2, 'a new family starts now');
     const exp = r.expiresAt / 1000;
     assert.ok(Math.abs(exp - (now() + 3600)) <= 2, 'expiresAt is the refresh lifetime from now, in ms');
   });
@@ -134,7 +136,7 @@ describe('TokenService', () => {
 describe('verified-token memory', () => {
   it('answers a repeated token from memory, but never past its expiry', async () => {
     let nowMs = Date.UTC(2026, 0, 1, 12, 0, 0);
-    const shortLived = new TokenService(SECRET, 60, 60, () => nowMs);
+    const shortLived = new TokenService(SECRET, 60, 60, { clock: () => nowMs });
     const token = await shortLived.signAccess({ userId: 7, role: 'rep', epoch: 2 });
     assert.deepEqual(await shortLived.verifyAccess(token), { userId: 7, role: 'rep', epoch: 2 });
     nowMs += 59_000;
