@@ -16,6 +16,7 @@ const BENCHES: Record<string, { file: string; limitS: number }> = {
   connect: { file: './connect.ts', limitS: 150 },
   idle: { file: './idle.ts', limitS: 200 },
   synchronous: { file: './synchronous.ts', limitS: 120 },
+  tokens: { file: './tokens.ts', limitS: 60 },
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
