@@ -231,6 +231,29 @@ describe('ordering and delivery edges', () => {
     assert.deepEqual(types, ['m1', 'm2', 'closed']);
   });
 
+  it('a long resume waits for a slow reader instead of overflowing its buffer (1013)', async () => {
+    const s = await start();
+    await registerRep(s.url, 0);
+    const cust = await registerCustomer(s.url);
+    const conv = await openConversation(s.url, cust);
+    const text = 'x'.repeat(3900);
+    const total = 4000; // about 16 MB of history: more than the kernel buffers and the 1 MiB limit together
+    for (let i = 0; i < total; i++) await s.real.appendMessage({ conversationId: conv, authorId: cust.userId, text, clientId: null, timestamp: Date.now() });
+    const sock = connect(s.wsUrl, chatPath(conv), { token: cust.access, query: 'last_seq=0' });
+    await sock.opened;
+    const tcp = (sock.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    const server = () => [...s.gateway.registry.conversation(conv)][0];
+    // The server has filled what the network takes, and is now either waiting or has cut the socket.
+    await until(() => {
+      const x = server();
+      return x !== undefined && (x.closed || x.ws.bufferedAmount > 128 * 1024);
+    }, 'the resume to meet backpressure', 10_000);
+    tcp.resume();
+    await sock.waitFor((f) => f.type === 'message' && f.seq === total, 30_000);
+    assert.equal(sock.ofType('message').length, total);
+  });
+
   it('forgets a user\'s cached card once its last socket here is gone', async () => {
     const s = await start();
     const rep = await registerRep(s.url, 1);
