@@ -19,6 +19,8 @@ export interface DeliveryHooks {
 }
 
 const FILL_BATCH = 500;
+/** Under the 1 MiB limit (1013) with room for live frames. */
+const FILL_LOW_WATER = 256 * 1024;
 
 export class Delivery {
   constructor(
@@ -105,6 +107,12 @@ export class Delivery {
         if (m.seq !== sock.lastSeqSent + 1) return;
         sock.lastSeqSent = m.seq;
         sock.send(messageFrame(m));
+        // A batch can hold 2 MB of text: wait for the peer within it, not only between batches. Live frames
+        // that arrive meanwhile advance lastSeqSent, and the checks above skip what they sent.
+        if (sock.ws.bufferedAmount > FILL_LOW_WATER) {
+          await sock.drained(FILL_LOW_WATER);
+          if (sock.closed) return;
+        }
       }
       if (batch.length < FILL_BATCH) return;
     }
