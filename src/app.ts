@@ -24,6 +24,8 @@ import { repRoutes } from './http/routes/reps.ts';
 import { queueRoutes } from './http/routes/queue.ts';
 import { opsRoutes } from './http/routes/ops.ts';
 import { adminUserRoutes } from './http/routes/admin-users.ts';
+import { adminCustomerRoutes } from './http/routes/admin-customers.ts';
+import { RetentionSweeper } from './services/retention.ts';
 import { Gateway } from './realtime/gateway.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
 import type { Redis } from 'ioredis';
@@ -172,6 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     await repRoutes(scope, services);
     await queueRoutes(scope, services);
     await adminUserRoutes(scope, services);
+    await adminCustomerRoutes(scope, services);
     await opsRoutes(scope, services, { store: () => deps.store.ping(), ...(deps.readiness ?? {}) });
     await gateway.start(scope);
   });
@@ -180,8 +183,11 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   if (deps.rebuildRouter ?? true) await rebuildRouting(services.ctx);
   const acceptTimeout = new AcceptTimeout(services.ctx, config.acceptTimeoutMs, (err) => app.log.error({ err }, 'accept timeout pass failed'));
   acceptTimeout.start();
+  const retention = new RetentionSweeper(services.ctx, config.retentionDays, (err) => app.log.error({ err }, 'retention pass failed'));
+  retention.start();
   app.addHook('onClose', async () => {
     acceptTimeout.stop();
+    retention.stop();
     gateway.stop(1001);
     if (!deps.limits) await services.limits.close();
   });

@@ -71,8 +71,25 @@ export type AssignResult =
   | { ok: true; conversation: Conversation; rep: RepProfile }
   | { ok: false; reason: 'conversation' | 'rep' };
 
+/** Everything stored about one customer, for an export before an erasure. */
+export interface CustomerExport {
+  customerId: number;
+  phoneNumber: number;
+  conversations: Array<Conversation & { messages: Message[] }>;
+}
+
+/** Deleting data on purpose (RETENTION_DAYS, an admin's erasure of one customer). */
+export interface RetentionStore {
+  /** One batch of closed conversations closed before `cutoff`, oldest first, with their messages; how many went. */
+  deleteClosedBefore(cutoff: number, limit: number): Promise<number>;
+  exportCustomer(userId: number): Promise<CustomerExport | undefined>;
+  /** Deletes the customer's conversations (all closed by then), messages, tokens and account. */
+  deleteCustomer(userId: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly retention: RetentionStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 

@@ -8,6 +8,7 @@ import type { ClosedBy, Conversation, ConversationStatus } from '../domain/types
 import { statesAllowing } from '../domain/conversation.ts';
 import { toConversation, toRep } from './sql-rows.ts';
 import { SqlConversationStore } from './sql-conversations.ts';
+import { SqlRetention } from './sql-retention.ts';
 
 class Rollback extends Error {
   constructor(readonly reason: 'conversation' | 'rep') {
@@ -18,6 +19,8 @@ class Rollback extends Error {
 const CLOSABLE: ConversationStatus[] = statesAllowing('close');
 
 export class SqlStore extends SqlConversationStore implements Store {
+  readonly retention = new SqlRetention(this.db);
+
   // ---- routing transitions
 
   private async event(trx: Transaction<Database>, conversationId: string, kind: string, repId: number | null, at: number) {
