@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../test/helpers/server.ts';
 import { http, registerCustomer, registerRep } from '../test/helpers/client.ts';
-import { ADMIN_PASSWORD, createAdmin } from '../test/e2e/http-fixtures.ts';
+import { ADMIN_PASSWORD, createAdmin } from '../test/helpers/http-fixtures.ts';
 import { DESKTOP, ensureWebBuilt, launchBrowser, newPage, PHONE, seeMessage, send, signIn } from '../test/helpers/browser.ts';
 
 const out = process.argv[2] ?? fileURLToPath(new URL('../docs/screenshots/', import.meta.url));

@@ -32,6 +32,8 @@ import { adminReportRoutes } from './http/routes/admin-reports.ts';
 import { widgetRoutes } from './http/routes/widget.ts';
 import { webRoutes } from './http/web.ts';
 import { registerServiceMetrics } from './http/service-metrics.ts';
+import { adminCustomerRoutes } from './http/routes/admin-customers.ts';
+import { RetentionSweeper } from './services/retention.ts';
 import { Gateway } from './realtime/gateway.ts';
 import { socketErrorHandler } from './realtime/protocol-errors.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
@@ -209,6 +211,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
     await adminReportRoutes(scope, services);
     await widgetRoutes(scope, services);
     await webRoutes(scope, config);
+    await adminCustomerRoutes(scope, services);
     await opsRoutes(scope, services, { store: () => deps.store.ping(), ...(deps.readiness ?? {}) });
     await gateway.start(scope);
   });
@@ -224,9 +227,12 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   }
   const acceptTimeout = new AcceptTimeout(services.ctx, config.acceptTimeoutMs, (err) => app.log.error({ err }, 'accept timeout pass failed'));
   acceptTimeout.start();
+  const retention = new RetentionSweeper(services.ctx, config.retentionDays, (err) => app.log.error({ err }, 'retention pass failed'));
+  retention.start();
   app.addHook('onClose', async () => {
     reconciler?.stop();
     acceptTimeout.stop();
+    retention.stop();
     gateway.stop(1001);
     ctx.close();
     if (!deps.limits) await services.limits.close();

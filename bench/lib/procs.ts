@@ -137,6 +137,12 @@ export async function startSwitchboard(opts: { dataDir?: string; env?: Record<st
     JWT_SECRET: BENCH_SECRET,
     RATE_REGISTER_PER_MIN: '1000000',
     RATE_TOKEN_PER_MIN: '1000000',
+    // One load client plays many users from one address, and some play one user with many chats.
+    RATE_WS_UPGRADES_PER_MIN: '10000000',
+    MAX_SOCKETS_PER_USER: '100000',
+    MESSAGES_PER_USER_PER_S: '1000000',
+    MAX_OPEN_CONVERSATIONS: '100000',
+    RATE_CONVERSATIONS_PER_MIN: '10000000',
       ...(opts.env ?? {}),
     },
     nodeArgs,

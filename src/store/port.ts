@@ -91,10 +91,27 @@ export type RotateResult =
   | { kind: 'reused' | 'expired'; familyId: string; userId: number }
   | { kind: 'unknown' | 'inactive' };
 
+/** Everything stored about one customer, for an export before an erasure. */
+export interface CustomerExport {
+  customerId: number;
+  phoneNumber: number;
+  conversations: Array<Conversation & { messages: Message[] }>;
+}
+
+/** Deleting data on purpose (RETENTION_DAYS, an admin's erasure of one customer). */
+export interface RetentionStore {
+  /** One batch of closed conversations closed before `cutoff`, oldest first, with their messages; how many went. */
+  deleteClosedBefore(cutoff: number, limit: number): Promise<number>;
+  exportCustomer(userId: number): Promise<CustomerExport | undefined>;
+  /** Deletes the customer's conversations (all closed by then), messages, tokens and account. */
+  deleteCustomer(userId: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Read-only queries for the supervisor view and the service measures. */
   readonly reporting: ReportingStore;
+  readonly retention: RetentionStore;
   ping(): Promise<void>;
   close(): Promise<void>;
 

@@ -9,6 +9,7 @@ import { statesAllowing } from '../domain/conversation.ts';
 import { toConversation, toRep } from './sql-rows.ts';
 import { SqlConversationStore } from './sql-conversations.ts';
 import { SqlReporting } from './sql-reporting.ts';
+import { SqlRetention } from './sql-retention.ts';
 
 class Rollback extends Error {
   constructor(readonly reason: 'conversation' | 'rep') {
@@ -20,6 +21,7 @@ const CLOSABLE: ConversationStatus[] = statesAllowing('close');
 
 export class SqlStore extends SqlConversationStore implements Store {
   readonly reporting = new SqlReporting(this.db);
+  readonly retention = new SqlRetention(this.db);
 
   // ---- routing transitions
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { http, openChat, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
-import { createAdmin, ADMIN_PASSWORD } from '../e2e/http-fixtures.ts';
+import { createAdmin, ADMIN_PASSWORD } from '../helpers/http-fixtures.ts';
 import { chromiumMissing, countMessages, ensureWebBuilt, launchBrowser, newPage, PHONE, seeMessage, send, signIn } from '../helpers/browser.ts';
 
 const PW = 'pw-123456';
