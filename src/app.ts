@@ -26,7 +26,7 @@ import { opsRoutes } from './http/routes/ops.ts';
 import { adminUserRoutes } from './http/routes/admin-users.ts';
 import { Gateway } from './realtime/gateway.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export interface AppDeps {
   config: Config;
@@ -40,7 +40,7 @@ export interface AppDeps {
   /** Rebuild the router from the store at start (the in-process router always must). */
   rebuildRouter?: boolean;
   /** Shared rate-limit counters (scaled out). */
-  rateLimitRedis?: Redis;
+  rateLimitRedis?: Redis | Cluster;
   /** Presence tracking; in-process timers unless scaled out. */
   presence?: PresenceFactory;
 }

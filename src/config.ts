@@ -27,6 +27,9 @@ export interface Config {
   /** 'open': anyone may register a rep (the original API); 'admin': only an admin's token may. */
   repRegistration: 'open' | 'admin';
   maxRepCapacity: number;
+  // Redis Cluster: seed nodes instead of REDIS_URL; every key carries one hash tag, so the routing
+  // scripts (multi-key) run on a cluster unchanged.
+  redisClusterNodes: Array<{ host: string; port: number }> | undefined;
 }
 
 export class ConfigError extends Error {
@@ -117,7 +120,22 @@ export function loadConfig(env: Env = process.env): Config {
     production,
     repRegistration: oneOf(env, 'REP_REGISTRATION', ['open', 'admin'] as const, production ? 'admin' : 'open'),
     maxRepCapacity: int(env, 'MAX_REP_CAPACITY', 100, 1, 10_000),
+    redisClusterNodes: clusterNodes(env),
   };
+}
+
+function clusterNodes(env: Env): Array<{ host: string; port: number }> | undefined {
+  const raw = env.REDIS_CLUSTER_NODES;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') {
+    throw new ConfigError('REDIS_CLUSTER_NODES', 'set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both');
+  }
+  return raw.split(',').map((item) => {
+    const m = /^\s*([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})\s*$/.exec(item);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) throw new ConfigError('REDIS_CLUSTER_NODES', `expected host:port[,host:port...], got "${item.trim()}"`);
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  });
 }
 
 /** The embedded default keeps a generated secret under DATA_DIR so tokens survive restarts. */

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       production: false,
       repRegistration: 'open',
       maxRepCapacity: 100,
+      redisClusterNodes: undefined,
     });
   });
 
@@ -108,6 +109,7 @@ describe('loadConfig', () => {
       production: true,
       repRegistration: 'open',
       maxRepCapacity: 50,
+      redisClusterNodes: undefined,
     });
   });
 
