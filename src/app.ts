@@ -37,7 +37,7 @@ import { RetentionSweeper } from './services/retention.ts';
 import { Gateway } from './realtime/gateway.ts';
 import { socketErrorHandler } from './realtime/protocol-errors.ts';
 import type { PresenceFactory } from './realtime/presence.ts';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Limits } from './limits/port.ts';
 import { MemoryLimits } from './limits/memory-limits.ts';
 import { AcceptTimeout } from './services/accept-timeout.ts';
@@ -54,7 +54,7 @@ export interface AppDeps {
   /** Rebuild the router from the store at start (the in-process router always must). */
   rebuildRouter?: boolean;
   /** Shared rate-limit counters (scaled out). */
-  rateLimitRedis?: Redis;
+  rateLimitRedis?: Redis | Cluster;
   /** Presence tracking; in-process timers unless scaled out. */
   presence?: PresenceFactory;
   /**

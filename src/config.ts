@@ -71,6 +71,9 @@ export interface Config {
    * can lose the last commits on a power loss or OS crash; 'full' syncs every commit, at a cost (bench/).
    */
   sqliteSynchronous: 'normal' | 'full';
+  // Redis Cluster: seed nodes instead of REDIS_URL; every key carries one hash tag, so the routing
+  // scripts (multi-key) run on a cluster unchanged.
+  redisClusterNodes: Array<{ host: string; port: number }> | undefined;
 }
 
 /** Fastify's `trustProxy` forms that a deployment can state in one variable. */
@@ -233,7 +236,22 @@ export function loadConfig(env: Env = process.env): Config {
     retentionDays: env.RETENTION_DAYS === undefined || env.RETENTION_DAYS.trim() === '' ? undefined : int(env, 'RETENTION_DAYS', 0, 1, 100_000),
     // Commit durability of the embedded store (see the README's configuration table).
     sqliteSynchronous: oneOf(env, 'SQLITE_SYNCHRONOUS', ['normal', 'full'] as const, 'normal'),
+    redisClusterNodes: clusterNodes(env),
   };
+}
+
+function clusterNodes(env: Env): Array<{ host: string; port: number }> | undefined {
+  const raw = env.REDIS_CLUSTER_NODES;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') {
+    throw new ConfigError('REDIS_CLUSTER_NODES', 'set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a cluster), not both');
+  }
+  return raw.split(',').map((item) => {
+    const m = /^\s*([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})\s*$/.exec(item);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || port < 1 || port > 65535) throw new ConfigError('REDIS_CLUSTER_NODES', `expected host:port[,host:port...], got "${item.trim()}"`);
+    return { host: m[1].replace(/^\[|\]$/g, ''), port };
+  });
 }
 
 /** The embedded default keeps a generated secret under DATA_DIR so tokens survive restarts. */

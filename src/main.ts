@@ -27,7 +27,7 @@ async function main(): Promise<void> {
 
   const cleanups: Array<() => Promise<void> | void> = [];
   try {
-    if (config.redisUrl) {
+    if (config.redisUrl || config.redisClusterNodes) {
       const { startScaledOut } = await import('./scaled.ts');
       const handle = await startScaledOut(config, loggerOptions(config));
       onSignals(() => handle.drain());

@@ -1,6 +1,6 @@
 // Scaled-out mode (REDIS_URL set): PostgreSQL is the shared truth, Redis routes (Lua) and fans out (pub/sub),
 // and any number of stateless instances run behind a load balancer.
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config.ts';
 import { buildApp } from './app.ts';
@@ -16,21 +16,37 @@ export interface ScaledOutHandle {
   drain(): Promise<void>;
 }
 
+/**
+ * One Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES, seed nodes; the client finds the rest).
+ * Every key carries the hash tag {sb}, so all of them live in one slot and the multi-key scripts work.
+ */
+function connectRedis(config: Config): Redis | Cluster {
+  if (config.redisClusterNodes) {
+    return new Cluster(config.redisClusterNodes, {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      redisOptions: { maxRetriesPerRequest: 5 },
+    });
+  }
+  return new Redis(config.redisUrl!, { maxRetriesPerRequest: 5, enableAutoPipelining: true, lazyConnect: true });
+}
+
 export async function startScaledOut(
   config: Config,
   logger: object,
 ): Promise<ScaledOutHandle> {
-  if (!config.databaseUrl || !config.redisUrl) {
-    throw new Error('REDIS_URL needs DATABASE_URL (postgres://...) too: instances must share one store.');
+  const redisVariable = config.redisClusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+  if (!config.databaseUrl || !(config.redisUrl || config.redisClusterNodes)) {
+    throw new Error(`${redisVariable} needs DATABASE_URL (postgres://...) too: instances must share one store.`);
   }
   const store = await openPostgres({ url: config.databaseUrl, poolSize: config.databasePoolSize });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 5, enableAutoPipelining: true, lazyConnect: true });
+  const redis = connectRedis(config);
   redis.on('error', () => undefined);
   try {
     await redis.connect();
   } catch (err) {
     await store.close();
-    throw new Error(`Cannot reach Redis at REDIS_URL: ${(err as Error).message}`, { cause: err });
+    throw new Error(`Cannot reach Redis at ${redisVariable}: ${(err as Error).message}`, { cause: err });
   }
   const bus = new RedisBus(redis, config.redisPrefix);
   await bus.start();

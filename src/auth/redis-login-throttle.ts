@@ -1,17 +1,17 @@
 // The scaled mode's login throttle: failures live in Redis, so that N instances do not give a guesser N budgets.
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { FailureState, LoginThrottle } from './login-throttle.ts';
 
 const FAILURE_SCRIPT = readFileSync(new URL('./redis/loginFailure-1.lua', import.meta.url), 'utf8');
 
-type WithFailure = Redis & { sbLoginFailure(key: string, now: number, windowMs: number): Promise<unknown> };
+type WithFailure = (Redis | Cluster) & { sbLoginFailure(key: string, now: number, windowMs: number): Promise<unknown> };
 
 export class RedisLoginThrottle implements LoginThrottle {
   private readonly redis: WithFailure;
 
   constructor(
-    redis: Redis,
+    redis: Redis | Cluster,
     private readonly prefix: string,
     private readonly windowMs: number,
   ) {

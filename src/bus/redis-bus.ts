@@ -2,7 +2,7 @@
 // delivers its own events only when they come back from Redis, so all instances see one order.
 // Pub/sub forgets what it published while a subscriber was away: after a reconnect the bus says so
 // (onMissed), and the gateway catches up from the store, which is the truth (R5).
-import type { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Bus, BusEvent } from './port.ts';
 
 export class RedisBus implements Bus {
@@ -10,10 +10,12 @@ export class RedisBus implements Bus {
   private readonly missedListeners = new Set<() => void>();
   private readonly channel: string;
   private subscriber: Redis | undefined;
+  /** On a cluster: a plain connection to the master that owns the channel's slot (see channelNode). */
+  private clusterPublisher: Redis | undefined;
   private closing = false;
 
   constructor(
-    private readonly publisher: Redis,
+    private readonly publisher: Redis | Cluster,
     private readonly prefix: string,
   ) {
     this.channel = `${prefix}:{sb}:events`;
@@ -21,7 +23,7 @@ export class RedisBus implements Bus {
 
   async start(): Promise<void> {
     // Resubscribing by hand (not ioredis' autoResubscribe) tells us when the channel is live again.
-    const subscriber = this.publisher.duplicate({ autoResubscribe: false, connectionName: `${this.prefix}:subscriber` });
+    const subscriber = await this.subscriberConnection();
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined);
     subscriber.on('message', (channel: string, payload: string) => {
@@ -58,6 +60,19 @@ export class RedisBus implements Bus {
     });
   }
 
+  private async subscriberConnection(): Promise<Redis> {
+    const options = { autoResubscribe: false, connectionName: `${this.prefix}:subscriber` };
+    if (!(this.publisher instanceof Cluster)) return this.publisher.duplicate(options);
+    // On a cluster a PUBLISH reaches every node, but publishes made on different nodes can arrive in
+    // different orders. So every instance publishes on, and listens to, one node: the master that owns
+    // the channel's hash slot ({sb}, the slot of every key). Plain connections keep the
+    // reconnect-then-report logic below (the Cluster client would resubscribe silently).
+    const node = await channelNode(this.publisher, this.channel);
+    this.clusterPublisher = new Redis({ ...node, maxRetriesPerRequest: 5, connectionName: `${this.prefix}:publisher` });
+    this.clusterPublisher.on('error', () => undefined);
+    return new Redis({ ...node, ...options });
+  }
+
   private missed(): void {
     for (const l of this.missedListeners) {
       try {
@@ -69,7 +84,7 @@ export class RedisBus implements Bus {
   }
 
   async publish(event: BusEvent): Promise<void> {
-    await this.publisher.publish(this.channel, JSON.stringify(event));
+    await (this.clusterPublisher ?? this.publisher).publish(this.channel, JSON.stringify(event));
   }
 
   subscribe(listener: (e: BusEvent) => void): () => void {
@@ -90,5 +105,22 @@ export class RedisBus implements Bus {
       await this.subscriber.quit().catch(() => this.subscriber?.disconnect());
       this.subscriber = undefined;
     }
+    if (this.clusterPublisher) {
+      await this.clusterPublisher.quit().catch(() => this.clusterPublisher?.disconnect());
+      this.clusterPublisher = undefined;
+    }
   }
+}
+
+type NodeAddress = { host: string; port: number; username?: string; password?: string; tls?: object };
+
+/** The master that owns the slot of `channel`, from CLUSTER SLOTS. */
+async function channelNode(cluster: Cluster, channel: string): Promise<NodeAddress> {
+  const slot = Number(await cluster.cluster('KEYSLOT', channel));
+  const ranges = await cluster.cluster('SLOTS');
+  const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+  if (!range || !range[2]) throw new Error(`No Redis Cluster node owns slot ${slot} of ${channel}.`);
+  const [host, port] = range[2];
+  const { username, password, tls } = cluster.options.redisOptions ?? {};
+  return { host, port: Number(port), username, password, tls };
 }

@@ -4,7 +4,7 @@
 // for CUSTOMER_GRACE_MS abandons. A killed instance simply stops refreshing, so its users expire too.
 // Both outcomes are conditional updates in the store, so two instances sweeping at once is harmless.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { ServiceContext } from '../services/context.ts';
 import { requeueRep } from '../services/reps.ts';
 import { abandonConversation } from '../services/abandon.ts';
@@ -29,7 +29,7 @@ export class RedisPresence implements PresenceTracker {
 
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     prefix: string,
     private readonly opts: PresenceOptions,
     private readonly log: FastifyBaseLogger,

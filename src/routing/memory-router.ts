@@ -1,7 +1,15 @@
-// The in-process Router: the queue as a sorted array by queue_seq, reps in a map. One process only.
+// The in-process Router: the queue as a ranked set by queue_seq (O(log n) insert, remove, rank and
+// select), reps in a map. One process only.
 import { pickRep, type RepSlot } from '../domain/policy.ts';
 import type { RoutingSnapshot } from '../domain/types.ts';
-import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
+import type { Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
+import { RankedSet } from './ranked-set.ts';
+
+// Equal queue_seqs (only from a snapshot without one) order by id, as a Redis sorted set does.
+const byQueueSeq = (a: QueueEntry, b: QueueEntry): number =>
+  a.queueSeq - b.queueSeq || (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
+const byQueuedAt = (a: QueueEntry, b: QueueEntry): number =>
+  a.queuedAt - b.queuedAt || (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
 
 interface Held {
   repId: number;
@@ -9,7 +17,9 @@ interface Held {
 }
 
 export class MemoryRouter implements Router {
-  private queueList: QueueEntry[] = [];
+  private readonly queueList = new RankedSet<QueueEntry>(byQueueSeq);
+  /** The same entries by queued_at: a requeued entry keeps its place but its wait restarts. */
+  private readonly waitOrder = new RankedSet<QueueEntry>(byQueuedAt);
   private readonly queued = new Map<string, QueueEntry>();
   private readonly held = new Map<string, Held>();
   private readonly reps = new Map<number, RepSlot>();
@@ -22,7 +32,8 @@ export class MemoryRouter implements Router {
   private clock = 0;
 
   async rebuild(s: RoutingSnapshot): Promise<void> {
-    this.queueList = [];
+    this.queueList.clear();
+    this.waitOrder.clear();
     this.queued.clear();
     this.held.clear();
     this.reps.clear();
@@ -53,25 +64,17 @@ export class MemoryRouter implements Router {
     if (this.queued.has(entry.conversationId)) return;
     this.queued.set(entry.conversationId, entry);
     this.versions.set(entry.conversationId, Math.max(entry.version, this.versions.get(entry.conversationId) ?? 0));
-    // Binary search for the place by queue_seq: a requeued conversation goes back to its original place.
-    // Equal queue_seqs (only from a snapshot without one) order by id, as a Redis sorted set does.
-    let lo = 0;
-    let hi = this.queueList.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const m = this.queueList[mid];
-      if (m.queueSeq < entry.queueSeq || (m.queueSeq === entry.queueSeq && m.conversationId < entry.conversationId)) lo = mid + 1;
-      else hi = mid;
-    }
-    this.queueList.splice(lo, 0, entry);
+    // Placed by queue_seq: a requeued conversation goes back to its original place.
+    this.queueList.add(entry);
+    this.waitOrder.add(entry);
   }
 
   private unqueue(conversationId: string): QueueEntry | undefined {
     const entry = this.queued.get(conversationId);
     if (!entry) return undefined;
     this.queued.delete(conversationId);
-    const i = this.queueList.indexOf(entry);
-    if (i >= 0) this.queueList.splice(i, 1);
+    this.queueList.delete(entry);
+    this.waitOrder.delete(entry);
     return entry;
   }
 
@@ -95,8 +98,9 @@ export class MemoryRouter implements Router {
   private dispatch(excludeRep?: { conversationId: string; repId: number }): Proposal[] {
     const proposals: Proposal[] = [];
     let i = 0;
-    while (i < this.queueList.length) {
-      const entry = this.queueList[i];
+    for (;;) {
+      const entry = this.queueList.at(i);
+      if (!entry) break;
       const exclude = excludeRep && excludeRep.conversationId === entry.conversationId ? new Set([excludeRep.repId]) : undefined;
       const rep = pickRep(this.reps.values(), exclude);
       if (!rep) {
@@ -107,8 +111,7 @@ export class MemoryRouter implements Router {
         }
         break;
       }
-      this.queueList.splice(i, 1);
-      this.queued.delete(entry.conversationId);
+      this.unqueue(entry.conversationId);
       rep.load++;
       rep.lastAssignedAt = this.stamp();
       this.held.set(entry.conversationId, { repId: rep.repId, entry });
@@ -196,24 +199,29 @@ export class MemoryRouter implements Router {
     return this.dispatch();
   }
 
-  async queue(): Promise<QueueEntry[]> {
-    return [...this.queueList];
+  async queue(page?: QueuePage): Promise<QueueEntry[]> {
+    return page ? this.queueList.slice(page.offset, page.limit) : this.queueList.values();
   }
 
   async stats(): Promise<QueueStats> {
-    let oldest: number | null = null;
-    for (const e of this.queueList) if (oldest === null || e.queuedAt < oldest) oldest = e.queuedAt;
-    return { length: this.queueList.length, oldestQueuedAt: oldest };
+    return { length: this.queueList.size, oldestQueuedAt: this.waitOrder.at(0)?.queuedAt ?? null };
   }
 
   async position(conversationId: string): Promise<number> {
     const entry = this.queued.get(conversationId);
-    return entry ? this.queueList.indexOf(entry) + 1 : 0;
+    return entry ? this.queueList.rank(entry) + 1 : 0;
+  }
+
+  async positions(conversationIds: string[]): Promise<QueuePlace[]> {
+    return conversationIds.map((id) => {
+      const entry = this.queued.get(id);
+      return entry ? { position: this.queueList.rank(entry) + 1, queueSeq: entry.queueSeq } : { position: 0, queueSeq: null };
+    });
   }
 
   async inspect(): Promise<RouterView> {
     return {
-      queued: this.queueList.map((e) => e.conversationId),
+      queued: this.queueList.values().map((e) => e.conversationId),
       held: new Map([...this.held].map(([id, h]) => [id, h.repId])),
       reps: new Map([...this.reps].map(([id, r]) => [id, { status: r.status, maxCapacity: r.maxCapacity, load: r.load }])),
       versionsKept: this.versions.size,

@@ -22,6 +22,18 @@ export interface Proposal {
   version: number;
 }
 
+/** Where a conversation waits: its 1-based position (0 when not queued) and its queue_seq (null then). */
+export interface QueuePlace {
+  position: number;
+  queueSeq: number | null;
+}
+
+/** A page of the queue: `limit` entries from the 0-based `offset`. */
+export interface QueuePage {
+  offset: number;
+  limit: number;
+}
+
 export interface QueueStats {
   length: number;
   oldestQueuedAt: number | null;
@@ -74,11 +86,13 @@ export interface Router {
   setRep(rep: RepSlot): Promise<Proposal[]>;
   /** Undoes a proposal the store refused, applies the store's view, and dispatches again. */
   reject(proposal: Proposal, fix: RejectFix): Promise<Proposal[]>;
-  /** The queue in order (position 1 first). */
-  queue(): Promise<QueueEntry[]>;
+  /** The queue in order (position 1 first); with a page, only that page, in O(log n + limit). */
+  queue(page?: QueuePage): Promise<QueueEntry[]>;
   stats(): Promise<QueueStats>;
-  /** 1-based place in the queue, 0 when the conversation is not queued. */
+  /** 1-based place in the queue, 0 when the conversation is not queued; a rank lookup, O(log n). */
   position(conversationId: string): Promise<number>;
+  /** position() for many conversations in one call (one round trip on Redis), in the order given. */
+  positions(conversationIds: string[]): Promise<QueuePlace[]>;
   inspect(): Promise<RouterView>;
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import type { RepSlot } from '../../src/domain/policy.ts';
 import type { RoutingSnapshot } from '../../src/store/port.ts';
 import { connectRedis, requireRedis, uniquePrefix } from '../helpers/redis.ts';
 import { entry, pairs, routerContract, slot, snapshotOf } from './router.contract.ts';
+import { routerPagesContract } from './router-pages.contract.ts';
 
 const skip = await requireRedis();
 const runPrefix = uniquePrefix('sbtest-router');
@@ -34,8 +35,9 @@ async function newRouter(options: RedisRouterOptions = {}): Promise<RedisRouter>
 /** Deletes every key the router may have written, then checks that none is left. */
 async function dropAndCheck(router: RedisRouter): Promise<void> {
   await router.destroy();
-  const names = (['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'rebuildLock'] as const).map((k) => router.key(k));
-  for (let rep = 1; rep <= 9; rep++) names.push(`${router.key('repHeld')}${rep}`);
+  const names = (['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'repHeld', 'rebuildLock'] as const).map((k) => router.key(k));
+  // The keys of the old per-rep layout must not come back.
+  for (let rep = 1; rep <= 9; rep++) names.push(`${router.key('repHeld')}:${rep}`);
   assert.equal(await (await client()).exists(...names), 0, 'no key of this router is left');
 }
 
@@ -45,6 +47,16 @@ after(async () => {
 });
 
 routerContract(
+  'redis',
+  async () => {
+    const router = await newRouter();
+    await router.rebuild({ reps: [], queue: [], assigned: [] });
+    return { router, cleanup: () => dropAndCheck(router) };
+  },
+  { skip },
+);
+
+routerPagesContract(
   'redis',
   async () => {
     const router = await newRouter();
@@ -178,7 +190,9 @@ describe('RedisRouter: lost state', { skip: skip || undefined }, () => {
       assert.ok(router.key(k).startsWith(prefix), k);
       assert.equal(await r.exists(router.key(k)), 1, `${k} exists`);
     }
-    assert.equal(await r.sismember(`${router.key('repHeld')}1`, 'c1'), 1);
+    // What each rep holds is members of one declared key, never a key per rep built inside a script.
+    assert.deepEqual(await r.zrange(router.key('repHeld'), 0, -1), [`${'1'.padStart(20, '0')}:c1`]);
+    assert.equal(await r.exists(`${router.key('repHeld')}:1`), 0);
     // Redis Cluster hashes only the first {...} of a key: it must be the shared tag in every key.
     for (const k of ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'repHeld', 'rebuildLock'] as const) {
       assert.equal(/\{([^}]*)\}/.exec(router.key(k))?.[1], 'tag-x', k);

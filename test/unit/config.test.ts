@@ -62,6 +62,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 30000,
       wsHandshakeTimeoutMs: 10000,
       retentionDays: undefined,
+      redisClusterNodes: undefined,
     });
   });
 
@@ -156,6 +157,7 @@ describe('loadConfig', () => {
       requestTimeoutMs: 1000,
       wsHandshakeTimeoutMs: 2000,
       retentionDays: 30,
+      redisClusterNodes: undefined,
     });
   });
 

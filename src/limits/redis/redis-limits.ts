@@ -3,14 +3,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Limits, WindowCount } from '../port.ts';
 
 const SCRIPT_DIR = dirname(fileURLToPath(import.meta.url));
 const COMMAND_PREFIX = 'sbLimits_';
-const defined = new WeakSet<Redis>();
+const defined = new WeakSet<Redis | Cluster>();
 
-function defineCommands(redis: Redis): void {
+function defineCommands(redis: Redis | Cluster): void {
   if (defined.has(redis)) return;
   for (const file of readdirSync(SCRIPT_DIR)) {
     const match = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file);
@@ -26,7 +26,7 @@ export class RedisLimits implements Limits {
   private readonly base: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     prefix = 'sb',
   ) {
     this.base = `${prefix}:{sb}:limits:`;

@@ -12,20 +12,12 @@
       KEYS[7]  reps
       KEYS[8]  eligible
       KEYS[9]  clock
-      KEYS[10] repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+      KEYS[10] repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
       KEYS[11] rebuildLock
 
     Output:
       the number of keys deleted
 ]]
 local deleted = 0
-local holders = redis.call('HVALS', KEYS[5])
-for i = 1, #holders do
-  deleted = deleted + redis.call('DEL', KEYS[10] .. string.match(holders[i], '^([^|]*)|'))
-end
-local known = redis.call('HKEYS', KEYS[7])
-for i = 1, #known do deleted = deleted + redis.call('DEL', KEYS[10] .. known[i]) end
-for i = 1, 11 do
-  if i ~= 10 then deleted = deleted + redis.call('DEL', KEYS[i]) end
-end
+for i = 1, 11 do deleted = deleted + redis.call('DEL', KEYS[i]) end
 return deleted

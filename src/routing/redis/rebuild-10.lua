@@ -13,7 +13,7 @@
       KEYS[7]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
       KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
       KEYS[9]  clock      string, last lastAssignedAt stamp (kept: stamps only move forward)
-      KEYS[10] repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+      KEYS[10] repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
 
       ARGV[1]  mode: "force" (always) or "missing" (only when the epoch key is missing)
       ARGV[2]  the new epoch
@@ -34,15 +34,8 @@ local K = {
 
 if ARGV[1] == 'missing' and redis.call('EXISTS', K.epoch) == 1 then return 0 end
 
--- Wipe what is there (after a plain flush nothing is). Per-rep sets are found through the reps
--- and the held hash, never by scanning.
-local holders = redis.call('HVALS', K.held)
-for i = 1, #holders do
-  redis.call('DEL', K.repHeld .. string.match(holders[i], '^([^|]*)|'))
-end
-local known = redis.call('HKEYS', K.reps)
-for i = 1, #known do redis.call('DEL', K.repHeld .. known[i]) end
-redis.call('DEL', K.queue, K.queuedAt, K.entries, K.held, K.versions, K.reps, K.eligible)
+-- Wipe what is there (after a plain flush nothing is).
+redis.call('DEL', K.queue, K.queuedAt, K.entries, K.held, K.versions, K.reps, K.eligible, K.repHeld)
 
 local repCount, heldCount = tonumber(ARGV[3]), tonumber(ARGV[4])
 local reps = {}

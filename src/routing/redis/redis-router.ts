@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RepSlot } from '../../domain/policy.ts';
 import type { Conversation } from '../../domain/types.ts';
 import type { RoutingSnapshot } from '../../domain/types.ts';
-import type { Proposal, QueueEntry, QueueStats, RejectFix, Router, RouterView, TransferResult } from '../port.ts';
+import type { Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from '../port.ts';
 import { routingScripts } from './scripts.ts';
 
 export interface RedisRouterOptions {
@@ -35,7 +35,7 @@ const KEY_SUFFIX = {
   reps: 'reps',
   eligible: 'eligible',
   clock: 'clock',
-  repHeld: 'rep-held:',
+  repHeld: 'rep-held',
   rebuildLock: 'rebuild-lock',
 } as const;
 type KeyName = keyof typeof KEY_SUFFIX;
@@ -58,6 +58,7 @@ const SCRIPT_KEYS: Record<string, KeyName[]> = {
   stats: ['epoch', 'queue', 'queuedAt'],
   inspect: ['epoch', 'queue', 'held', 'reps', 'versions'],
   position: ['epoch', 'queue', 'entries'],
+  positions: ['epoch', 'queue'],
   drop: [...STATE, 'rebuildLock'],
   releaseLock: ['rebuildLock'],
 };
@@ -249,8 +250,8 @@ export class RedisRouter implements Router {
     return parseProposals(await this.run('reject', [proposal.conversationId, num(proposal.repId), ...rep, ...requeue]));
   }
 
-  async queue(): Promise<QueueEntry[]> {
-    const flat = (await this.run('queue', [])) as string[];
+  async queue(page?: QueuePage): Promise<QueueEntry[]> {
+    const flat = (await this.run('queue', page ? [num(page.offset), num(page.limit)] : [])) as string[];
     const entries: QueueEntry[] = [];
     for (let i = 0; i < flat.length; i += 2) entries.push(parseEntry(flat[i], flat[i + 1]));
     return entries;
@@ -264,6 +265,18 @@ export class RedisRouter implements Router {
   async position(conversationId: string): Promise<number> {
     const [position] = (await this.run('position', [conversationId])) as [number, number];
     return position;
+  }
+
+  async positions(conversationIds: string[]): Promise<QueuePlace[]> {
+    const places: QueuePlace[] = [];
+    // Chunks keep one script call short: Redis runs nothing else while it runs.
+    for (let from = 0; from < conversationIds.length; from += 500) {
+      const flat = (await this.run('positions', conversationIds.slice(from, from + 500))) as Array<number | string>;
+      for (let i = 0; i < flat.length; i += 2) {
+        places.push({ position: Number(flat[i]), queueSeq: flat[i] === 0 ? null : Number(flat[i + 1]) });
+      }
+    }
+    return places;
   }
 
   async inspect(): Promise<RouterView> {

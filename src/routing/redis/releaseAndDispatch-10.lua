@@ -13,7 +13,7 @@
       KEYS[7]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
       KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
       KEYS[9]  clock      string, last lastAssignedAt stamp
-      KEYS[10] repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+      KEYS[10] repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
 
       ARGV[1]  conversationId
       ARGV[2]  repId      the rep that held it

@@ -12,7 +12,7 @@
                           conversation is final, so the hash does not grow with every conversation)
       KEYS[7]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
       KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
-      KEYS[9]  repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+      KEYS[9]  repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
 
       ARGV[1]  conversationId
       ARGV[2]  "1" when the conversation is final (closed): its version is forgotten too

@@ -13,7 +13,7 @@
       KEYS[7]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
       KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
       KEYS[9]  clock      string, last lastAssignedAt stamp
-      KEYS[10] repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+      KEYS[10] repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
 
       ARGV[1]  repId
       ARGV[2]  status (online | away | offline)
@@ -36,7 +36,7 @@ local K = {
 if redis.call('EXISTS', K.epoch) == 0 then return redis.error_reply('NOSTATE routing state is missing') end
 
 local repId = ARGV[1]
-local heldByRep = redis.call('SMEMBERS', K.repHeld .. repId)
+local heldByRep = heldBy(repId)
 for i = 1, #heldByRep do releaseHold(heldByRep[i], repId) end
 
 local current = readRep(repId)

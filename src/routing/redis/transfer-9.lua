@@ -12,7 +12,7 @@
       KEYS[6]  reps       hash repId -> "status|maxCapacity|load|lastAssignedAt"
       KEYS[7]  eligible   zset of the reps online with a free slot, in policy order
       KEYS[8]  clock      string, last lastAssignedAt stamp
-      KEYS[9]  repHeld    key prefix; repHeld .. repId = set of conversations that rep holds
+      KEYS[9]  repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
 
       ARGV[1]  conversationId
       ARGV[2]  fromRepId

@@ -10,8 +10,10 @@
     K.reps      hash    repId -> "status|maxCapacity|load|lastAssignedAt" (empty when never assigned)
     K.eligible  zset    the reps online with load < maxCapacity, in policy order (see eligibleMember)
     K.clock     string  the last lastAssignedAt stamp handed out or loaded
-    K.repHeld   prefix  K.repHeld .. repId is a set of the conversations that rep holds
-  A script only fills the keys it uses.
+    K.repHeld   zset    "<repId, 20 digits>:<conversationId>", all scores 0: the conversations each rep
+                        holds, one rep's read by a lex range (a key per rep would be a key no script
+                        declares, which Redis Cluster forbids)
+  A script only fills the keys it uses; every key it touches is one of its KEYS, none built here.
 ]]
 
 local function num(n)
@@ -121,9 +123,22 @@ local function holderOf(conversationId)
   return string.match(held, '^([^|]*)|(.*)$')
 end
 
+local function repHeldMember(repId, conversationId)
+  return string.format('%020d', tonumber(repId)) .. ':' .. conversationId
+end
+
+-- The conversations one rep holds: a lex range of K.repHeld, O(log n + held).
+local function heldBy(repId)
+  local from = string.format('%020d', tonumber(repId)) .. ':'
+  local members = redis.call('ZRANGEBYLEX', K.repHeld, '[' .. from, '(' .. string.format('%020d', tonumber(repId)) .. ';')
+  local ids = {}
+  for i = 1, #members do ids[i] = string.sub(members[i], #from + 1) end
+  return ids
+end
+
 local function hold(conversationId, repId, packedEntry)
   redis.call('HSET', K.held, conversationId, repId .. '|' .. packedEntry)
-  redis.call('SADD', K.repHeld .. repId, conversationId)
+  redis.call('ZADD', K.repHeld, 0, repHeldMember(repId, conversationId))
 end
 
 -- Frees the slot a conversation holds; with repId, only if that rep is the holder.
@@ -132,7 +147,7 @@ local function releaseHold(conversationId, repId)
   if not holder then return false end
   if repId and tonumber(holder) ~= tonumber(repId) then return false end
   redis.call('HDEL', K.held, conversationId)
-  redis.call('SREM', K.repHeld .. holder, conversationId)
+  redis.call('ZREM', K.repHeld, repHeldMember(holder, conversationId))
   local rep = readRep(holder)
   if rep and rep.load > 0 then
     rep.load = rep.load - 1
