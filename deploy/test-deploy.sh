@@ -37,6 +37,7 @@ fi
 cat >"$WORK/.env" <<ENV
 POSTGRES_PASSWORD=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
 JWT_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+METRICS_TOKEN=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
 REP_REGISTRATION=admin
 HTTP_BIND=127.0.0.1
 HTTP_PORT=${HTTP_PORT:-18080}

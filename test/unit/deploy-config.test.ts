@@ -55,7 +55,7 @@ describe('deployment configuration', () => {
 
   it('starts a production server from the compose app environment and a filled-in .env', () => {
     const raw = composeAppEnvironment();
-    const dotenv = { POSTGRES_PASSWORD: 'a'.repeat(48), JWT_SECRET: 'b'.repeat(64) };
+    const dotenv = { POSTGRES_PASSWORD: 'a'.repeat(48), JWT_SECRET: 'b'.repeat(64), METRICS_TOKEN: 'c'.repeat(40) };
     const env = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, interpolate(v, dotenv)]));
     const config = loadConfig(env);
     assert.equal(config.production, true);
@@ -65,6 +65,7 @@ describe('deployment configuration', () => {
     assert.equal(config.trustProxy, 1, 'one hop: nginx');
     assert.equal(config.repRegistration, 'admin');
     assert.throws(() => interpolate(raw.JWT_SECRET, {}), /JWT_SECRET is required/);
+    assert.throws(() => interpolate(raw.METRICS_TOKEN, {}), /METRICS_TOKEN is required/);
   });
 
   it('sets only variables config.ts reads', () => {
@@ -81,6 +82,6 @@ describe('deployment configuration', () => {
 
   it('documents the production secrets in deploy/.env.example', () => {
     const example = read('deploy/.env.example');
-    for (const v of ['POSTGRES_PASSWORD=', 'JWT_SECRET=', 'REP_REGISTRATION=', '# METRICS_TOKEN=']) assert.ok(example.includes(v), v);
+    for (const v of ['POSTGRES_PASSWORD=', 'JWT_SECRET=', 'REP_REGISTRATION=', 'METRICS_TOKEN=']) assert.ok(example.includes(v), v);
   });
 });
