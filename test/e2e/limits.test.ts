@@ -236,7 +236,7 @@ describe('slow requests', () => {
 describe('chats a rep never opens', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ env: { ACCEPT_TIMEOUT_MS: '300' } });
+    server = await startServer({ env: { ACCEPT_TIMEOUT_MS: '2000' } });
   });
   after(() => server.stop({ wipe: true }));
 
@@ -262,7 +262,7 @@ describe('chats a rep never opens', () => {
     const r = connect(server.wsUrl, chatPath(conv), { token: busy.access });
     await ready(r);
     // Several sweeps go by (each at most ACCEPT_TIMEOUT_MS / 4 apart): the chat stays with the rep who opened it.
-    await new Promise((res) => setTimeout(res, 1500));
+    await new Promise((res) => setTimeout(res, 5000));
     const still = await http(server.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access });
     assert.equal(still.body.status, 'assigned');
     assert.equal(c.ofType('queued').length, 1);

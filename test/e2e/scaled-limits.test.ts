@@ -39,7 +39,7 @@ describe('scaled out: limits across 2 instances', async () => {
       MESSAGES_PER_USER_PER_S: '5',
       RATE_WS_UPGRADES_PER_MIN: String(UPGRADES_PER_MIN),
       MAX_OPEN_CONVERSATIONS: '2',
-      ACCEPT_TIMEOUT_MS: '300',
+      ACCEPT_TIMEOUT_MS: '2000',
     };
     [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
   });
