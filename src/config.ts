@@ -219,8 +219,10 @@ export function loadConfig(env: Env = process.env): Config {
     widgetOrigins: origins(env, 'WIDGET_ORIGINS'),
     loginMaxFailures: int(env, 'LOGIN_MAX_FAILURES', 10, 0, 1000),
     loginWindowS: int(env, 'LOGIN_WINDOW_S', 900, 1, 86_400),
-    hashConcurrency: int(env, 'HASH_CONCURRENCY', 2, 1, 64),
-    hashQueue: int(env, 'HASH_QUEUE', 64, 0, 100_000),
+    // Outside production the original's behaviour stays the default (a burst of registrations waits its turn
+    // on libuv's 4 threads, none refused); production keeps 2 threads free and refuses past a short queue.
+    hashConcurrency: int(env, 'HASH_CONCURRENCY', production ? 2 : 4, 1, 64),
+    hashQueue: int(env, 'HASH_QUEUE', production ? 128 : 100_000, 0, 100_000),
     refreshFamilyTtlS: int(env, 'REFRESH_FAMILY_TTL_S', 2_592_000, 1),
     // Limits on sockets, the queue and storage.
     maxSocketsPerUser: int(env, 'MAX_SOCKETS_PER_USER', 20, 1, 100_000),

@@ -18,6 +18,13 @@ describe('account protection settings', () => {
     rejects({ REP_REGISTRATION: 'closed' }, 'REP_REGISTRATION');
   });
 
+  it('password hashing is bounded in production; elsewhere a burst waits, as in the original', () => {
+    const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'm'.repeat(32) });
+    assert.deepEqual([prod.hashConcurrency, prod.hashQueue], [2, 128]);
+    const dev = loadConfig({});
+    assert.deepEqual([dev.hashConcurrency, dev.hashQueue], [4, 100_000]);
+  });
+
   it('MAX_REP_CAPACITY defaults to 100, within 1-10000', () => {
     assert.equal(loadConfig({}).maxRepCapacity, 100);
     assert.equal(loadConfig({ MAX_REP_CAPACITY: '7' }).maxRepCapacity, 7);
