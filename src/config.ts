@@ -226,7 +226,8 @@ export function loadConfig(env: Env = process.env): Config {
     refreshFamilyTtlS: int(env, 'REFRESH_FAMILY_TTL_S', 2_592_000, 1),
     // Limits on sockets, the queue and storage.
     maxSocketsPerUser: int(env, 'MAX_SOCKETS_PER_USER', 20, 1, 100_000),
-    messagesPerUserPerS: int(env, 'MESSAGES_PER_USER_PER_S', 20, 1),
+    // The original had no budget per user; outside production a multi-socket client keeps that (0 is off).
+    messagesPerUserPerS: int(env, 'MESSAGES_PER_USER_PER_S', production ? 20 : 0, 0),
     rateWsUpgradesPerMin: int(env, 'RATE_WS_UPGRADES_PER_MIN', 6000, 1),
     acceptTimeoutMs: int(env, 'ACCEPT_TIMEOUT_MS', 120000, 0, MAX_TIMER_MS),
     maxOpenConversations: int(env, 'MAX_OPEN_CONVERSATIONS', 10, 1, 100_000),

@@ -67,6 +67,8 @@ export class SocketQuota {
 
   /** One stored message of this user: true while within the budget its sockets share. */
   async messageAllowed(userId: number): Promise<boolean> {
+    // 0: no shared budget (the default outside production, as in the original); each socket keeps its own.
+    if (this.budgets.messagesPerUserPerS === 0) return true;
     try {
       return (await this.limits.hit(`messages:${userId}`, MESSAGE_WINDOW_MS)).count <= this.budgets.messagesPerUserPerS;
     } catch (err) {

@@ -16,10 +16,12 @@ describe('limit settings', () => {
     rejects({ RETENTION_DAYS: 'forever' }, 'RETENTION_DAYS');
   });
 
-  it('ACCEPT_TIMEOUT_MS and REQUEST_TIMEOUT_MS take 0 for off; the caps take at least 1', () => {
+  it('ACCEPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS and MESSAGES_PER_USER_PER_S take 0 for off; the caps take at least 1', () => {
     assert.equal(loadConfig({ ACCEPT_TIMEOUT_MS: '0' }).acceptTimeoutMs, 0);
+    assert.equal(loadConfig({ MESSAGES_PER_USER_PER_S: '0' }).messagesPerUserPerS, 0);
+    rejects({ MESSAGES_PER_USER_PER_S: '-1' }, 'MESSAGES_PER_USER_PER_S');
     assert.equal(loadConfig({ REQUEST_TIMEOUT_MS: '0' }).requestTimeoutMs, 0);
-    for (const v of ['MAX_SOCKETS_PER_USER', 'MESSAGES_PER_USER_PER_S', 'RATE_WS_UPGRADES_PER_MIN', 'MAX_OPEN_CONVERSATIONS', 'RATE_CONVERSATIONS_PER_MIN', 'MAX_LIST_ITEMS', 'MAX_HISTORY_MESSAGES']) {
+    for (const v of ['MAX_SOCKETS_PER_USER', 'RATE_WS_UPGRADES_PER_MIN', 'MAX_OPEN_CONVERSATIONS', 'RATE_CONVERSATIONS_PER_MIN', 'MAX_LIST_ITEMS', 'MAX_HISTORY_MESSAGES']) {
       rejects({ [v]: '0' }, v);
       rejects({ [v]: '-1' }, v);
     }

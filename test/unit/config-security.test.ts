@@ -25,6 +25,12 @@ describe('account protection settings', () => {
     assert.deepEqual([dev.hashConcurrency, dev.hashQueue], [4, 100_000]);
   });
 
+  it('a shared message budget per user is on in production (20/s) and off elsewhere, as in the original', () => {
+    assert.equal(loadConfig({ NODE_ENV: 'production', JWT_SECRET: SECRET, METRICS_TOKEN: 'm'.repeat(32) }).messagesPerUserPerS, 20);
+    assert.equal(loadConfig({}).messagesPerUserPerS, 0);
+    assert.equal(loadConfig({ MESSAGES_PER_USER_PER_S: '7' }).messagesPerUserPerS, 7);
+  });
+
   it('MAX_REP_CAPACITY defaults to 100, within 1-10000', () => {
     assert.equal(loadConfig({}).maxRepCapacity, 100);
     assert.equal(loadConfig({ MAX_REP_CAPACITY: '7' }).maxRepCapacity, 7);

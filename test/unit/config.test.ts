@@ -54,7 +54,7 @@ describe('loadConfig', () => {
       hashQueue: 100000,
       refreshFamilyTtlS: 2592000,
       maxSocketsPerUser: 20,
-      messagesPerUserPerS: 20,
+      messagesPerUserPerS: 0,
       rateWsUpgradesPerMin: 6000,
       acceptTimeoutMs: 120000,
       maxOpenConversations: 10,
