@@ -40,6 +40,8 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       WS_FRAMES_PER_S: '2000',
       // The race case gives one rep more slots than the default cap allows.
       MAX_REP_CAPACITY: '1000',
+      // The mid-stream case opens many tabs for one user.
+      MAX_SOCKETS_PER_USER: '1000',
     };
     instances = await Promise.all([startInstance(env), startInstance(env), startInstance(env)]);
   });

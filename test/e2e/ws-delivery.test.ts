@@ -140,7 +140,7 @@ describe('delivery', () => {
 describe('delivery to sockets that open mid-stream', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ env: { WS_FRAMES_PER_S: '2000' } });
+    server = await startServer({ env: { WS_FRAMES_PER_S: '2000', MAX_SOCKETS_PER_USER: '1000' } });
   });
   after(async () => server.stop({ wipe: true }));
 

@@ -66,7 +66,8 @@ describe('100 customers against capacity 20', () => {
     for (const [conv, by] of servedBy) assert.equal(by.length, 1, `conversation ${conv} served once`);
     // The count of frames each socket really got (the map above holds one entry per socket by construction).
     for (const s of sockets) {
-      if (s.closeCode === undefined) await s.settle(0);
+      // A socket the server closes after its `closed` frame may close during the marker: then all its frames are in.
+      if (s.closeCode === undefined) await s.settle(0).catch((err) => { if (s.closeCode === undefined) throw err; });
       assert.equal(s.ofType('assigned').length, 1, `one assigned frame per customer (${convOfSocket.get(s)})`);
     }
 
