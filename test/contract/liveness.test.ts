@@ -200,7 +200,7 @@ for (const mode of modes) {
       assert.deepEqual(await w.drift(), []);
     });
 
-    it('holds no database lock across a router call: a stalled router does not block another enqueue', async () => {
+    it('routes enqueues in queue_seq order: a later queue_seq waits until the earlier one is in the router', async () => {
       const w = await world(mode);
       await w.rep(0);
       const a = await w.conversation();
@@ -212,18 +212,21 @@ for (const mode of modes) {
       });
       const first = enqueueConversation(w.ctx, a.id);
       await gate.reached;
-      // Another instance (here: the store directly) allocates the next queue_seq meanwhile.
+      // Another instance (here: the store directly) asks for the next queue_seq while a's router call stalls.
       let done = false;
-      const other = w.real.enqueue(b.id, Date.now()).then((c) => {
+      let aWasRouted = false;
+      const other = w.real.enqueue(b.id, Date.now()).then(async (c) => {
         done = true;
+        aWasRouted = (await w.router.proxy.inspect()).queued.includes(a.id);
         return c;
       });
-      await until(() => done, 'an enqueue while the router stalls', 3000).catch(() => undefined);
-      const doneWhileStalled = done;
+      await until(() => done, 'a later enqueue while the router stalls', 500).catch(() => undefined);
+      assert.equal(done, false, 'a later queue_seq was handed out while an earlier one was not yet in the router');
       gate.open();
       await first;
-      await other;
-      assert.ok(doneWhileStalled, 'the enqueue waited for the stalled router call (a lock was held across it)');
+      const later = await other;
+      assert.ok(aWasRouted, 'the later enqueue committed before the earlier one reached the router');
+      assert.ok(later && later.queueSeq! > (await w.real.getConversation(a.id))!.queueSeq!);
     });
 
     it('does not mistake steady churn for drift: a close straddling every snapshot triggers no rebuild', async () => {
@@ -265,8 +268,15 @@ for (const mode of modes) {
       });
       const rebuild = w.ctx.lock.run(() => rebuildRouting(w.ctx));
       await gate.reached;
+      // The other instance routes x after the snapshot was read (inside its enqueue transaction).
+      let routing = false;
+      const route = r2.enqueueAndDispatch.bind(r2);
+      r2.enqueueAndDispatch = (entry) => {
+        routing = true;
+        return route(entry);
+      };
       const enqueued = enqueueConversation(ctx2, x.id);
-      await until(async () => (await w.real.getConversation(x.id))?.status === 'queued', 'the other instance to queue x');
+      await until(() => routing, 'the other instance to route x');
       gate.open();
       await rebuild;
       await enqueued;
