@@ -157,28 +157,8 @@ export class SqlStore extends SqlConversationStore implements Store {
   }
 
   async closeConversation(conversationId: string, by: ClosedBy, now: number, heldBy?: number) {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const before = await this.getConversation(conversationId);
-      if (!before || !CLOSABLE.includes(before.status)) return undefined;
-      // The version guard below makes this check part of the conditional update.
-      if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
-      const done = await this.db.transaction().execute(async (trx) => {
-        const row = await trx
-          .updateTable('conversations')
-          .set({ status: 'closed', closed_at: now, closed_by: by, version: sql`version + 1` })
-          .where('id', '=', conversationId)
-          .where('version', '=', before.version)
-          .where('status', '=', before.status)
-          .returning('id')
-          .executeTakeFirst();
-        if (!row) return false;
-        if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
-        await this.event(trx, conversationId, 'closed', before.repId, now);
-        return true;
-      });
-      if (done) return before;
-    }
-    return undefined;
+    // A close that hands the slot to nobody: the same conditional update as closeAndAssign's.
+    return (await this.closeAndAssign(conversationId, by, now, heldBy, async () => []))?.before;
   }
 
   async closeAndAssign<P extends ProposedAssignment>(
