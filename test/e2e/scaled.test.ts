@@ -142,13 +142,18 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
         },
       }).finally(() => clearInterval(progress));
       assert.ok(flushed && killed, 'the faults happened during the drain');
-      assert.equal(closes, 200, 'every chat was closed once, by a close the server confirmed');
+      // A close in flight when its instance is SIGKILLed may commit unconfirmed (one a rep at most: each rep
+      // closes one at a time); the store's count below shows every chat closed.
+      assert.ok(closes <= 200 && closes >= 200 - reps.length, `${closes} confirmed closes for 200 chats`);
 
       const events = await client.query("select conversation_id, count(*)::int as n from conversation_events where kind = 'assigned' group by conversation_id");
       assert.equal(events.rowCount, 200, 'every customer was served');
       for (const r of events.rows) assert.equal(r.n, 1, `conversation ${r.conversation_id} served once`);
       const notClosed = await client.query("select count(*)::int as n from conversations where status <> 'closed'");
       assert.equal(notClosed.rows[0].n, 0);
+      const closedEvents = await client.query("select conversation_id, count(*)::int as n from conversation_events where kind = 'closed' group by conversation_id");
+      assert.equal(closedEvents.rowCount, 200, 'every chat was closed');
+      for (const r of closedEvents.rows) assert.equal(r.n, 1, `conversation ${r.conversation_id} closed once`);
       const loads = await client.query('select load from rep_profiles');
       for (const r of loads.rows) assert.equal(r.load, 0, 'all 30 slots free');
       await eventually(() => servedFrames.size === 200, { timeoutMs: 10_000, what: 'an assigned frame for each of the 200 customers' });
