@@ -85,21 +85,28 @@ describe('routing guarantees', () => {
       await registerRep(server.url, 0);
       const w = await waitingCustomer(server);
       await w.ws.waitType('queued');
+      // The marker: a customer who leaves just after `w` and stays away. Its abandonment proves that `w`'s
+      // grace period (which started earlier, on the same timers and the same routing lock) has run out too.
+      const marker = await waitingCustomer(server);
+      await marker.ws.waitType('queued');
       w.ws.close();
       await w.ws.waitClose();
       const leftAt = Date.now();
+      marker.ws.close();
+      await marker.ws.waitClose();
+      const markerLeftAt = Date.now();
       const back = connect(server.wsUrl, chatPath(w.conv), { token: w.cust.access });
       await back.waitType('queued');
       assert.ok(Date.now() - leftAt < graceMs, 'reconnected within the grace (the machine was too slow to tell)');
-      await new Promise((res) => setTimeout(res, leftAt + graceMs + PROMISE_SLACK_MS - Date.now()));
+      // Abandoned within 1 s after its grace expires (checked with a small slack), and not before.
+      await eventually(async () => (await statusOf(server, marker.conv, marker.cust.access)) === 'abandoned', {
+        timeoutMs: graceMs + PROMISE_SLACK_MS,
+        what: 'the marker abandoned',
+      });
+      assert.ok(Date.now() - markerLeftAt >= graceMs, 'not before the grace ran out');
       assert.equal(await statusOf(server, w.conv, w.cust.access), 'queued', 'still waiting past the grace');
-
-      // Now it leaves for good: abandoned within 1 s after the grace expires (checked with a small slack).
+      assert.deepEqual(await back.settle(), [], 'and heard nothing after its queued frame (an abandonment would requeue it at the tail)');
       back.close();
-      await back.waitClose();
-      const goneAt = Date.now();
-      await eventually(async () => (await statusOf(server, w.conv, w.cust.access)) === 'abandoned', { timeoutMs: graceMs + PROMISE_SLACK_MS, what: 'abandoned' });
-      assert.ok(Date.now() - goneAt >= graceMs, 'not before the grace ran out');
     });
   });
 

@@ -71,20 +71,28 @@ describe('routing lifecycle', () => {
       const conv = await openConversation(slow.url, cust);
       const ws = connect(slow.wsUrl, chatPath(conv), { token: cust.access });
       await ws.waitType('assigned');
+      // The marker: a rep who leaves just after `rep` and stays away. Its chat's requeue proves that `rep`'s
+      // grace period (which started earlier, on the same timers and the same routing lock) has run out too.
+      const markerRep = await registerRep(slow.url, 1);
+      const markerAgent = connect(slow.wsUrl, '/ws/agent/', { token: markerRep.access });
+      await markerAgent.waitType('queue');
+      const markerCust = await registerCustomer(slow.url);
+      const markerWs = connect(slow.wsUrl, chatPath(await openConversation(slow.url, markerCust)), { token: markerCust.access });
+      assert.equal((await markerWs.waitType('assigned')).rep.id, markerRep.id);
       agent.close();
       await agent.waitClose();
       const leftAt = Date.now();
+      markerAgent.close();
+      await markerAgent.waitClose();
       const back = connect(slow.wsUrl, '/ws/agent/', { token: rep.access });
       await back.waitType('queue');
       assert.ok(Date.now() - leftAt < graceMs, 'the console came back within the grace period (the machine was too slow to tell)');
-      // Past the grace and the 1 s the server has to act on it: a rep that never came back is requeued by now.
-      await new Promise((res) => setTimeout(res, leftAt + graceMs + 1500 - Date.now()));
+      await markerWs.next('queued', graceMs + 1500);
       assert.deepEqual(await ws.settle(0), [ws.frames[0]], 'the customer heard nothing after its assignment');
       const me = await http(slow.url, 'GET', '/api/reps/me/', { token: rep.access });
       assert.equal(me.body.status, 'online');
       assert.equal(me.body.load, 1);
-      back.close();
-      ws.close();
+      for (const s of [back, ws, markerWs]) s.close();
     } finally {
       await slow.stop({ wipe: true });
     }
