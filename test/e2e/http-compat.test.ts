@@ -1,4 +1,5 @@
-// What the original's clients may send beyond plain JSON: HTML-form logins and ids as numeric strings.
+// What the original's clients may send beyond plain JSON: HTML-form logins, ids as numeric strings, empty paging
+// parameters (absent, as in DRF, with query errors at the top level) and the Unicode usernames Django accepts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../helpers/server.ts';
@@ -33,5 +34,23 @@ describe('original client compatibility', () => {
     assert.equal((await http(server.url, 'POST', '/api/conversations/', { token: c.access, body: { customer: String(c.id) } })).status, 201);
     assert.equal((await http(server.url, 'POST', '/api/conversations/', { token: c.access, body: { customer: String(c.id + 1000) } })).status, 403);
     assert.equal((await http(server.url, 'POST', '/api/conversations/', { token: c.access, body: { customer: null } })).status, 400);
+  });
+
+  it('reads empty paging parameters as absent and puts query errors at the top level', async () => {
+    const cust = await registerCustomer(server.url);
+    assert.equal((await http(server.url, 'GET', '/api/conversations/?limit=&offset=', { token: cust.access })).status, 200);
+    const bad = await http(server.url, 'GET', '/api/conversations/?limit=abc', { token: cust.access });
+    assert.equal(bad.status, 400);
+    assert.ok(Array.isArray(bad.body.limit));
+  });
+
+  it('accepts the Unicode usernames Django accepts, and explains a refused one', async () => {
+    const ok = await http(server.url, 'POST', '/api/register_customer/', {
+      body: { user: { username: `José_${Date.now()}` }, phone_number: 1, password: 'a', password1: 'a' },
+    });
+    assert.equal(ok.status, 201);
+    const bad = await http(server.url, 'POST', '/api/register_customer/', { body: { user: { username: 'a b' }, phone_number: 1, password: 'a', password1: 'a' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.user.username[0], /valid username/);
   });
 });
