@@ -3,26 +3,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bus, BusEvent } from '../../src/bus/port.ts';
+import { eventually } from '../helpers/wait.ts';
 
 export function recorder(bus: Bus): { events: BusEvent[]; until: (n: number) => Promise<void> } {
   const events: BusEvent[] = [];
-  let wake: (() => void) | undefined;
-  bus.subscribe((e) => {
-    events.push(e);
-    wake?.();
-  });
+  bus.subscribe((e) => events.push(e));
   return {
     events,
-    async until(n: number) {
-      const deadline = Date.now() + 5000;
-      while (events.length < n) {
-        if (Date.now() > deadline) throw new Error(`only ${events.length} of ${n} events arrived`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 50);
-        });
-      }
-    },
+    until: (n: number) => eventually(() => events.length >= n, { timeoutMs: 5000, intervalMs: 10, what: `${n} events heard (${events.length} so far)` }).then(() => undefined),
   };
 }
 
