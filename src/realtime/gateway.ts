@@ -1,9 +1,8 @@
-// The WebSocket gateway: authenticates sockets, turns client frames into service calls, and turns bus
-// events into server frames for this instance's sockets.
+// The WebSocket gateway: accepts and authenticates sockets and sets each one up (chat or agent), hands
+// their frames to Inbound (frames in) and bus events to Delivery (frames out).
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket, RawData } from 'ws';
 import type { AppServices } from '../app-services.ts';
-import { DomainError } from '../domain/errors.ts';
 import { isUuid } from '../store/uuid.ts';
 import { bearerToken } from '../auth/bearer.ts';
 import { ClientSocket, socketLogger } from './client-socket.ts';
@@ -14,16 +13,12 @@ import { SocketRegistry } from './registry.ts';
 import { LocalPresence, type PresenceFactory, type PresenceTracker } from './presence.ts';
 import { QueueNotifier } from './queue-notifier.ts';
 import { SocketQuota } from './socket-quota.ts';
-import { errorFrame, FrameError, messageFrame, parseClientFrame, type ClientFrame } from './frames.ts';
+import { Inbound } from './inbound.ts';
 import { enqueueConversation } from '../services/enqueue.ts';
-import { sendMessage } from '../services/messages.ts';
-import { closeConversation } from '../services/close.ts';
 import { repReturned } from '../services/reps.ts';
 import { markAccepted } from '../services/accept-timeout.ts';
 
 export { CLOSE };
-
-type Handler = (s: ClientSocket, f: ClientFrame) => Promise<void>;
 
 export class Gateway {
   readonly registry = new SocketRegistry();
@@ -33,9 +28,7 @@ export class Gateway {
   private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private draining = false;
-  private inflight = 0;
-  private idleWaiters: Array<() => void> = [];
-  private readonly handlers: Record<ClientFrame['type'], Handler>;
+  private readonly inbound: Inbound;
   private readonly historyAtOpen = new WeakMap<FastifyRequest, number>();
   /** Upgrades over their address's budget: the handshake completes, then the socket is closed with 1013. */
   private readonly refusedUpgrades = new WeakSet<FastifyRequest>();
@@ -66,13 +59,7 @@ export class Gateway {
       resync: () => this.catchUp().catch((err) => log.error({ err }, 'catching up after a lost publish failed')),
     });
     this.catchUps = new CatchUp(s, this.registry, this.delivery, this.notifier, log, () => this.draining);
-    this.handlers = {
-      message: (sock, f) => this.onMessage(sock, f as Extract<ClientFrame, { type: 'message' }>),
-      typing: (sock, f) => this.onTyping(sock, f as Extract<ClientFrame, { type: 'typing' }>),
-      read: (sock, f) => this.onRead(sock, f as Extract<ClientFrame, { type: 'read' }>),
-      close: (sock) => this.onClose(sock),
-      ping: async (sock) => sock.send('{"type":"pong"}'),
-    };
+    this.inbound = new Inbound(s, this.quota);
   }
 
   async start(app: FastifyInstance): Promise<void> {
@@ -127,12 +114,7 @@ export class Gateway {
   async drain(timeoutMs = 5000): Promise<void> {
     this.stop(CLOSE.restarting);
     // Presence-triggered work (a rep's requeue, an abandon) runs to its end before the store closes.
-    const frames =
-      this.inflight === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            this.idleWaiters.push(resolve);
-          });
+    const frames = this.inbound.idle();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
@@ -173,7 +155,7 @@ export class Gateway {
     this.registry.addUnauthenticated(sock);
     this.s.metrics.socketsOpen.inc({ kind });
     ws.on('pong', () => (sock.alive = true));
-    ws.on('message', (data: RawData, isBinary: boolean) => this.onRaw(sock, data, isBinary));
+    ws.on('message', (data: RawData, isBinary: boolean) => this.inbound.onRaw(sock, data, isBinary));
     ws.on('error', () => undefined);
     ws.on('close', () => this.onSocketClosed(sock));
     if (this.draining) sock.close(CLOSE.restarting, 'Server restarting');
@@ -337,7 +319,7 @@ export class Gateway {
     if (sock.closed) return;
     sock.ready = true;
     sock.log.info({ userId: sock.userId }, 'socket ready');
-    for (const raw of sock.pending.splice(0)) this.handleRaw(sock, raw);
+    for (const raw of sock.pending.splice(0)) this.inbound.handleRaw(sock, raw);
   }
 
   private onSocketClosed(sock: ClientSocket): void {
@@ -354,96 +336,6 @@ export class Gateway {
     if (sock.kind === 'chat' && sock.waiting && sock.conversationId && this.registry.customerSocketsOpen(sock.conversationId, sock.userId) === 0) {
       this.presence.customerLeft(sock.conversationId);
     }
-  }
-
-  // ---- frames in
-
-  private onRaw(sock: ClientSocket, data: RawData, isBinary: boolean): void {
-    if (sock.closed) return;
-    const rate = sock.overRate(Date.now());
-    if (rate.drop) {
-      if (rate.warn) sock.send(errorFrame('rate_limited', `More than ${this.s.config.wsFramesPerS} frames a second; this frame was dropped.`));
-      return;
-    }
-    const raw = isBinary ? null : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString();
-    if (raw === null) {
-      sock.send(errorFrame('bad_frame', 'Binary frames are not supported.'));
-      return;
-    }
-    if (!sock.ready) {
-      sock.pending.push(raw);
-      return;
-    }
-    this.handleRaw(sock, raw);
-  }
-
-  private handleRaw(sock: ClientSocket, raw: string): void {
-    let frame: ClientFrame;
-    try {
-      frame = parseClientFrame(raw);
-    } catch (err) {
-      if (err instanceof FrameError) sock.send(errorFrame(err.code, err.message));
-      return;
-    }
-    if (sock.kind === 'agent' && frame.type !== 'ping') {
-      sock.send(errorFrame('bad_frame', 'The agent socket takes only ping frames.'));
-      return;
-    }
-    this.inflight++;
-    sock.enqueue(async () => {
-      try {
-        await this.handlers[frame.type](sock, frame);
-      } catch (err) {
-        if (err instanceof DomainError) {
-          sock.send(errorFrame(err.status === 409 ? 'closed' : err.status === 400 ? 'bad_frame' : 'not_allowed', err.message));
-        } else {
-          sock.log.error({ err }, 'frame handler failed');
-          sock.send(errorFrame('bad_frame', 'The frame could not be handled.'));
-        }
-      } finally {
-        if (--this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
-      }
-    });
-  }
-
-  private async onMessage(sock: ClientSocket, f: Extract<ClientFrame, { type: 'message' }>): Promise<void> {
-    const identity = sock.identity!;
-    if (f.closeChat) {
-      if (!identity.rep) return sock.send(errorFrame('not_allowed', 'Only the rep may close the chat this way.'));
-      return this.onClose(sock);
-    }
-    if (!(await this.quota.messageAllowed(identity.user.id))) {
-      return sock.send(errorFrame('rate_limited', `More than ${this.s.config.messagesPerUserPerS} messages a second from this account; this one was not sent.`));
-    }
-    const { message, duplicate } = await sendMessage(this.s.ctx, {
-      conversationId: sock.conversationId!,
-      authorId: identity.user.id,
-      username: identity.user.username,
-      text: f.text,
-      clientId: f.clientId,
-      repId: identity.rep?.id,
-    });
-    // A retried client_id gets the stored frame back on this socket only.
-    if (duplicate) sock.send(messageFrame(message));
-  }
-
-  private async onTyping(sock: ClientSocket, f: Extract<ClientFrame, { type: 'typing' }>): Promise<void> {
-    const u = sock.identity!.user;
-    await this.s.ctx.bus.publish({ kind: 'typing', conversationId: sock.conversationId!, userId: u.id, username: u.username, typing: f.typing });
-  }
-
-  private async onRead(sock: ClientSocket, f: Extract<ClientFrame, { type: 'read' }>): Promise<void> {
-    const u = sock.identity!.user;
-    await this.s.ctx.bus.publish({ kind: 'read', conversationId: sock.conversationId!, userId: u.id, username: u.username, seq: f.seq });
-  }
-
-  private async onClose(sock: ClientSocket): Promise<void> {
-    const identity = sock.identity!;
-    const by = identity.rep ? 'rep' : 'customer';
-    const conv = await this.s.ctx.store.getConversation(sock.conversationId!);
-    if (!conv || conv.status === 'closed') return sock.send(errorFrame('closed', 'The conversation is already closed.'));
-    if (by === 'rep' && conv.repId !== identity.rep!.id) return sock.send(errorFrame('not_allowed', 'You no longer hold this conversation.'));
-    await closeConversation(this.s.ctx, { conversationId: conv.id, by, closingRepId: identity.rep?.id, originSocket: sock.id });
   }
 
   /**

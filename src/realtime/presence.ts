@@ -1,9 +1,9 @@
-// Presence and abandonment timers: a watched rep with no agent socket past REP_GRACE_MS goes offline
-// (its chats requeue); a queued customer with no socket past CUSTOMER_GRACE_MS abandons.
+// Presence: a watched rep with no agent socket past REP_GRACE_MS goes offline (its chats requeue); a queued
+// customer with no socket past CUSTOMER_GRACE_MS abandons. Sweeps read only what has expired (presence-sweep.ts).
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServiceContext } from '../services/context.ts';
-import { requeueRep } from '../services/reps.ts';
-import { abandonConversation } from '../services/abandon.ts';
+import { MemoryLastSeen } from './last-seen.ts';
+import { PresenceSweeper } from './presence-sweep.ts';
 
 /** What the gateway tells presence; implemented by in-process timers or by Redis-shared last-seen times. */
 export interface PresenceTracker {
@@ -45,72 +45,89 @@ export interface PresenceOptions {
 
 export type PresenceFactory = (ctx: ServiceContext, opts: PresenceOptions, log: FastifyBaseLogger) => PresenceTracker;
 
-export class LocalPresence implements PresenceTracker {
-  private readonly repTimers = new Map<number, NodeJS.Timeout>();
-  private readonly customerTimers = new Map<string, NodeJS.Timeout>();
-  private stopped = false;
-  private sweeper: NodeJS.Timeout | undefined;
-  private readonly work = new InFlight();
+/** Stamps must come several times per grace period, or a short grace would expire live users. */
+export function presenceIntervals(repGraceMs: number, customerGraceMs: number): { refreshMs: number; sweepMs: number } {
+  const grace = Math.min(repGraceMs, customerGraceMs);
+  const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, Math.floor(v)));
+  return { refreshMs: clamp(grace / 4, 50, 1000), sweepMs: clamp(grace / 8, 25, 250) };
+}
+
+/** Runs a sweep every `sweepMs`, one at a time; the drain waits for the one in flight. */
+export class SweepTimer {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
 
   constructor(
-    private readonly ctx: ServiceContext,
-    private readonly opts: PresenceOptions,
+    private readonly sweeper: PresenceSweeper,
+    private readonly work: InFlight,
     private readonly log: FastifyBaseLogger,
   ) {}
 
-  repConnected(repId: number): void {
-    clearTimeout(this.repTimers.get(repId));
-    this.repTimers.delete(repId);
+  start(sweepMs: number): void {
+    this.timer = setInterval(() => void this.sweepOnce(), sweepMs);
+    this.timer.unref();
+  }
+
+  /** One sweep (none when one is running); SIGTERM's drain waits for it. */
+  sweepOnce(): Promise<void> {
+    if (this.sweeping || this.sweeper.stopped) return Promise.resolve();
+    this.sweeping = true;
+    const run = this.sweeper
+      .sweep()
+      .catch((err) => this.log.warn({ err }, 'presence sweep failed'))
+      .finally(() => (this.sweeping = false));
+    this.work.track(run);
+    return run;
+  }
+
+  stop(): void {
+    this.sweeper.stopped = true;
+    clearInterval(this.timer);
+  }
+}
+
+/**
+ * One process: the times at which reps and customers left, in ordered sets (a socket's return forgets its
+ * member). The sweep reads only those past their grace period.
+ */
+export class LocalPresence implements PresenceTracker {
+  private readonly reps = new MemoryLastSeen();
+  private readonly convs = new MemoryLastSeen();
+  private readonly work = new InFlight();
+  private readonly timer: SweepTimer;
+
+  constructor(
+    ctx: ServiceContext,
+    private readonly opts: PresenceOptions,
+    log: FastifyBaseLogger,
+  ) {
+    const sweeper = new PresenceSweeper(ctx, this.reps, this.convs, { ...opts, localSeen: 'forget', restartCursorWhenEmpty: false, reseedRepsMs: Infinity }, log);
+    this.timer = new SweepTimer(sweeper, this.work, log);
+  }
+
+  async repConnected(repId: number): Promise<void> {
+    await this.reps.remove(String(repId));
   }
 
   repDisconnected(repId: number): void {
-    if (this.stopped || this.repTimers.has(repId)) return;
-    const timer = setTimeout(() => {
-      this.repTimers.delete(repId);
-      if (this.stopped || this.opts.repHasSocket(repId)) return;
-      this.work.track(
-        requeueRep(this.ctx, repId, () => !this.opts.repHasSocket(repId)).catch((err) => this.log.error({ err, repId }, 'presence requeue failed')),
-      );
-    }, this.opts.repGraceMs);
-    timer.unref();
-    this.repTimers.set(repId, timer);
+    void this.reps.seed([String(repId)], Date.now());
   }
 
-  customerBack(conversationId: string): void {
-    clearTimeout(this.customerTimers.get(conversationId));
-    this.customerTimers.delete(conversationId);
+  async customerBack(conversationId: string): Promise<void> {
+    await this.convs.remove(conversationId);
   }
 
   customerLeft(conversationId: string): void {
-    if (this.stopped || this.customerTimers.has(conversationId)) return;
-    const timer = setTimeout(() => {
-      this.customerTimers.delete(conversationId);
-      if (this.stopped || this.opts.customerHasSocket(conversationId)) return;
-      this.work.track(
-        abandonConversation(this.ctx, conversationId, () => !this.opts.customerHasSocket(conversationId)).catch((err) =>
-          this.log.error({ err, conversationId }, 'abandon failed'),
-        ),
-      );
-    }, this.opts.customerGraceMs);
-    timer.unref();
-    this.customerTimers.set(conversationId, timer);
+    void this.convs.seed([conversationId], Date.now());
   }
 
-  /** After a start, nobody is connected yet: every watched rep and queued customer gets a full grace period. */
+  /** After a start nobody is connected yet: watched reps and queued customers get a grace period from the first sweep. */
   async bootstrap(): Promise<void> {
-    const snap = await this.ctx.store.routingSnapshot();
-    for (const rep of snap.reps) if (rep.watched && rep.status !== 'offline') this.repDisconnected(rep.id);
-    for (const c of snap.queue) this.customerLeft(c.id);
-    // A conversation can also be queued with no socket at all (POST /queue/): its grace starts when seen.
-    this.sweeper = setInterval(() => {
-      this.ctx.router
-        .queue()
-        .then((queue) => {
-          for (const e of queue) if (!this.opts.customerHasSocket(e.conversationId)) this.customerLeft(e.conversationId);
-        })
-        .catch(() => undefined);
-    }, 1000);
-    this.sweeper.unref();
+    this.timer.start(presenceIntervals(this.opts.repGraceMs, this.opts.customerGraceMs).sweepMs);
+  }
+
+  sweepOnce(): Promise<void> {
+    return this.timer.sweepOnce();
   }
 
   idle(): Promise<void> {
@@ -118,11 +135,6 @@ export class LocalPresence implements PresenceTracker {
   }
 
   stop(): void {
-    this.stopped = true;
-    clearInterval(this.sweeper);
-    for (const t of this.repTimers.values()) clearTimeout(t);
-    for (const t of this.customerTimers.values()) clearTimeout(t);
-    this.repTimers.clear();
-    this.customerTimers.clear();
+    this.timer.stop();
   }
 }

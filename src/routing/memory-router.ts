@@ -203,6 +203,12 @@ export class MemoryRouter implements Router {
     return page ? this.queueList.slice(page.offset, page.limit) : this.queueList.values();
   }
 
+  async queuedAfter(afterSeq: number, limit: number): Promise<QueueEntry[]> {
+    // Below every entry of queue_seq afterSeq + 1 (no id sorts before the empty one).
+    const from = this.queueList.countBelow({ conversationId: '', queueSeq: afterSeq + 1, customerId: 0, queuedAt: 0, version: 0 });
+    return this.queueList.slice(from, limit);
+  }
+
   async stats(): Promise<QueueStats> {
     return { length: this.queueList.size, oldestQueuedAt: this.waitOrder.at(0)?.queuedAt ?? null };
   }

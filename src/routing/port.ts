@@ -88,6 +88,11 @@ export interface Router {
   reject(proposal: Proposal, fix: RejectFix): Promise<Proposal[]>;
   /** The queue in order (position 1 first); with a page, only that page, in O(log n + limit). */
   queue(page?: QueuePage): Promise<QueueEntry[]>;
+  /**
+   * Queued entries with a queue_seq above `afterSeq`, in order, at most `limit`: O(log n + limit). Presence
+   * reads what entered the queue since it last looked (a cursor), instead of the whole queue.
+   */
+  queuedAfter(afterSeq: number, limit: number): Promise<QueueEntry[]>;
   stats(): Promise<QueueStats>;
   /** 1-based place in the queue, 0 when the conversation is not queued; a rank lookup, O(log n). */
   position(conversationId: string): Promise<number>;

@@ -94,6 +94,19 @@ export class RankedSet<T> {
     return -1;
   }
 
+  /** How many items are below `item` (which need not be in the set): where it would be placed. */
+  countBelow(item: T): number {
+    let n = this.root;
+    let before = 0;
+    while (n) {
+      if (this.compare(n.item, item) < 0) {
+        before += sizeOf(n.left) + 1;
+        n = n.right;
+      } else n = n.left;
+    }
+    return before;
+  }
+
   /** The item at a 0-based place, or undefined past the end. */
   at(index: number): T | undefined {
     if (index < 0 || index >= this.size) return undefined;

@@ -1,10 +1,15 @@
 // The queue as customers and reps see it: positions and wait estimates, from the Router and recent history.
+// Every read is a page or a rank lookup: none grows with the whole queue.
 import { estimateWaitS, meanHandleTimeS } from '../domain/estimate.ts';
-import type { QueueEntry } from '../routing/port.ts';
+import type { QueueEntry, QueueStats } from '../routing/port.ts';
 import type { ServiceContext } from './context.ts';
 
+export type QueueViewEntry = QueueEntry & { position: number; estimatedWaitS: number };
+
 export interface QueueView {
-  entries: Array<QueueEntry & { position: number; estimatedWaitS: number }>;
+  entries: QueueViewEntry[];
+  /** The whole queue's length and oldest wait, not just this page's. */
+  stats: QueueStats;
   tailEstimateS: number;
 }
 
@@ -23,12 +28,26 @@ export class QueueViewer {
     return this.cached;
   }
 
-  async view(): Promise<QueueView> {
-    const [queue, f] = await Promise.all([this.ctx.router.queue(), this.factors()]);
+  /** `limit` entries from the 0-based `offset`: O(log n + limit) in the router. */
+  async page(offset: number, limit: number): Promise<QueueView> {
+    const [entries, stats, f] = await Promise.all([this.ctx.router.queue({ offset, limit }), this.ctx.router.stats(), this.factors()]);
     return {
-      entries: queue.map((e, i) => ({ ...e, position: i + 1, estimatedWaitS: estimateWaitS(i + 1, f.meanS, f.capacity) })),
-      tailEstimateS: estimateWaitS(queue.length + 1, f.meanS, f.capacity),
+      entries: entries.map((e, i) => ({ ...e, position: offset + i + 1, estimatedWaitS: estimateWaitS(offset + i + 1, f.meanS, f.capacity) })),
+      stats,
+      tailEstimateS: estimateWaitS(stats.length + 1, f.meanS, f.capacity),
     };
+  }
+
+  /** The given conversations' places (those still queued, in queue order): one rank lookup each. */
+  async of(conversations: Array<Pick<QueueEntry, 'conversationId' | 'customerId' | 'queuedAt' | 'version'>>): Promise<QueueView> {
+    const [places, stats, f] = await Promise.all([this.ctx.router.positions(conversations.map((c) => c.conversationId)), this.ctx.router.stats(), this.factors()]);
+    const entries: QueueViewEntry[] = [];
+    conversations.forEach((c, i) => {
+      const { position, queueSeq } = places[i];
+      if (position > 0) entries.push({ ...c, queueSeq: queueSeq ?? 0, position, estimatedWaitS: estimateWaitS(position, f.meanS, f.capacity) });
+    });
+    entries.sort((a, b) => a.position - b.position);
+    return { entries, stats, tailEstimateS: estimateWaitS(stats.length + 1, f.meanS, f.capacity) };
   }
 
   /** From the factors last read (a default before the first read): for frames that must go out now. */

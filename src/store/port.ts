@@ -157,6 +157,8 @@ export interface Store {
   /** Opens one only while the customer has fewer than `maxOpen` open (new, queued, assigned); else undefined. */
   createConversationCapped(customerId: number, now: number, maxOpen: number): Promise<Conversation | undefined>;
   getConversation(id: string): Promise<Conversation | undefined>;
+  /** The customer's queued conversations (few: at most MAX_OPEN_CONVERSATIONS are open), by queue_seq. */
+  queuedOf(customerId: number): Promise<Conversation[]>;
   getConversationWithLatest(id: string): Promise<ConversationWithLatest | undefined>;
   listConversations(scope: ConversationScope, page?: { limit: number; offset: number }): Promise<ConversationWithLatest[]>;
   countConversations(scope: ConversationScope): Promise<number>;

@@ -63,6 +63,11 @@ export class SqlConversationStore extends SqlAccountStore {
     return row ? toConversation(row) : undefined;
   }
 
+  async queuedOf(customerId: number): Promise<Conversation[]> {
+    const rows = await this.db.selectFrom('conversations').selectAll().where('customer_id', '=', customerId).where('status', '=', 'queued').orderBy('queue_seq').execute();
+    return rows.map(toConversation);
+  }
+
   protected withLatestQuery() {
     return this.db
       .selectFrom('conversations as c')

@@ -31,6 +31,16 @@ export function routerPagesContract(name: string, factory: RouterFactory, opts: 
       assert.equal((await router.queue()).length, 6, 'no page: the whole queue');
     });
 
+    it('reads what entered the queue after a queue_seq, in order, a bounded batch at a time', async () => {
+      for (const n of [5, 3, 1, 4, 2, 6]) await router.enqueueAndDispatch(entry(n));
+      assert.deepEqual(await router.queuedAfter(0, 2), [entry(1), entry(2)]);
+      assert.deepEqual(await router.queuedAfter(2, 3), [entry(3), entry(4), entry(5)]);
+      assert.deepEqual(await router.queuedAfter(5, 10), [entry(6)]);
+      assert.deepEqual(await router.queuedAfter(6, 10), []);
+      await router.remove('c4');
+      assert.deepEqual(await router.queuedAfter(3, 10), [entry(5), entry(6)]);
+    });
+
     it('answers many positions in one call, with their queue_seq, 0 and null when not queued', async () => {
       for (const n of [1, 2, 3, 4]) await router.enqueueAndDispatch(entry(n));
       assert.deepEqual(await router.positions(['c3', 'c9', 'c1']), [

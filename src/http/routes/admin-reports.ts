@@ -109,16 +109,16 @@ export async function adminReportRoutes(app: FastifyInstance, s: AppServices): P
       const now = Date.now();
       const windowS = req.query.window_s ?? 3600;
       const [view, counts, reps, measures] = await Promise.all([
-        s.queueViewer.view(),
+        s.queueViewer.page(0, 0),
         reporting.openCounts(),
         s.ctx.store.listReps(),
         reporting.serviceMeasures(now - windowS * 1000, now),
       ]);
-      const oldest = view.entries.reduce<number | null>((m, e) => (m === null || e.queuedAt < m ? e.queuedAt : m), null);
+      const oldest = view.stats.oldestQueuedAt;
       return {
         at: iso(now)!,
         window_s: windowS,
-        queue: { length: view.entries.length, longest_wait_s: oldest === null ? 0 : Math.max(0, Math.floor((now - oldest) / 1000)), estimated_wait_s: view.tailEstimateS },
+        queue: { length: view.stats.length, longest_wait_s: oldest === null ? 0 : Math.max(0, Math.floor((now - oldest) / 1000)), estimated_wait_s: view.tailEstimateS },
         conversations: counts,
         reps_online: reps.filter((r) => r.status === 'online').length,
         reps: reps.map((r) => ({ id: r.id, username: r.user.username, first_name: r.user.firstName, status: r.status, load: r.load, max_capacity: r.maxCapacity, is_active: r.user.isActive })),

@@ -1,5 +1,5 @@
 // Conversation routes: list, open, read, page messages, and the lifecycle verbs (close, transfer, rate, queue).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { AppServices } from '../../app-services.ts';
 import { conflict, DomainError, forbidden, notFound } from '../../domain/errors.ts';
@@ -7,6 +7,7 @@ import type { Conversation, Identity } from '../../domain/types.ts';
 import { isUuid } from '../../store/uuid.ts';
 import type { ConversationScope } from '../../store/port.ts';
 import { identityOf, requireAuth } from '../auth.ts';
+import { pageLinks, restLink } from '../paging.ts';
 import { ConversationDetailSchema, ConversationSchema, conversationJson, ErrorSchema, MessageSchema, messageJson } from '../representations.ts';
 import { closeConversation } from '../../services/close.ts';
 import { transferConversation } from '../../services/transfer.ts';
@@ -34,20 +35,6 @@ export async function readableConversation(s: AppServices, identity: Identity, i
   if (identity.customer && c.customerId === identity.customer.id) return c;
   if (identity.rep && (c.repId === identity.rep.id || (await s.ctx.store.hasHeld(c.id, identity.rep.id)))) return c;
   throw notFound();
-}
-
-function pageLinks(req: FastifyRequest, limit: number, offset: number, total: number): string | undefined {
-  const base = new URL(req.url, 'http://placeholder');
-  const link = (o: number, rel: string) => {
-    base.searchParams.set('limit', String(limit));
-    base.searchParams.set('offset', String(o));
-    return `<${base.pathname}${base.search}>; rel="${rel}"`;
-  };
-  const parts: string[] = [];
-  if (offset + limit < total) parts.push(link(offset + limit, 'next'));
-  if (offset > 0) parts.push(link(Math.max(0, offset - limit), 'prev'));
-  parts.push(link(0, 'first'));
-  return parts.join(', ');
 }
 
 export async function conversationRoutes(app: FastifyInstance, s: AppServices): Promise<void> {
@@ -83,10 +70,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
         const rows = await store.listConversations(scope, { limit: max + 1, offset: 0 });
         if (rows.length > max) {
           rows.length = max;
-          const next = new URL(req.url, 'http://placeholder');
-          next.searchParams.set('limit', String(Math.min(1000, max)));
-          next.searchParams.set('offset', String(max));
-          reply.header('Link', `<${next.pathname}${next.search}>; rel="next"`);
+          reply.header('Link', restLink(req, max, Math.min(1000, max)));
         }
         return rows.map(conversationJson);
       }
@@ -94,8 +78,7 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
       const o = offset ?? 0;
       const [rows, total] = await Promise.all([store.listConversations(scope, { limit: l, offset: o }), store.countConversations(scope)]);
       reply.header('X-Total-Count', String(total));
-      const links = pageLinks(req, l, o, total);
-      if (links) reply.header('Link', links);
+      reply.header('Link', pageLinks(req, l, o, total));
       return rows.map(conversationJson);
     },
   );

@@ -55,6 +55,7 @@ const SCRIPT_KEYS: Record<string, KeyName[]> = {
   reject: STATE,
   rebuild: STATE,
   queue: ['epoch', 'queue', 'entries'],
+  queuedAfter: ['epoch', 'queue', 'entries'],
   stats: ['epoch', 'queue', 'queuedAt'],
   inspect: ['epoch', 'queue', 'held', 'reps', 'versions'],
   position: ['epoch', 'queue', 'entries'],
@@ -252,6 +253,13 @@ export class RedisRouter implements Router {
 
   async queue(page?: QueuePage): Promise<QueueEntry[]> {
     const flat = (await this.run('queue', page ? [num(page.offset), num(page.limit)] : [])) as string[];
+    const entries: QueueEntry[] = [];
+    for (let i = 0; i < flat.length; i += 2) entries.push(parseEntry(flat[i], flat[i + 1]));
+    return entries;
+  }
+
+  async queuedAfter(afterSeq: number, limit: number): Promise<QueueEntry[]> {
+    const flat = (await this.run('queuedAfter', [num(afterSeq), num(limit)])) as string[];
     const entries: QueueEntry[] = [];
     for (let i = 0; i < flat.length; i += 2) entries.push(parseEntry(flat[i], flat[i + 1]));
     return entries;
