@@ -8,6 +8,7 @@ import { hashPassword } from '../../src/auth/passwords.ts';
 import { TokenService } from '../../src/auth/tokens.ts';
 import { BENCH_SECRET } from './procs.ts';
 import { uuidv7 } from '../../src/store/uuid.ts';
+import { canonicalUsername } from '../../src/domain/usernames.ts';
 
 export const BENCH_PASSWORD = 'pw-123456';
 
@@ -53,7 +54,7 @@ export async function seed(dataDir: string, opts: { customers: number; repCapaci
         const username = `${prefix}cust${i}`;
         const user = await trx
           .insertInto('users')
-          .values({ username, email: `${username}@example.com`, first_name: 'C', last_name: String(i), password_hash: passwordHash, role: 'customer', created_at: now })
+          .values({ username, username_key: canonicalUsername(username), email: `${username}@example.com`, first_name: 'C', last_name: String(i), password_hash: passwordHash, role: 'customer', created_at: now })
           .returning('id')
           .executeTakeFirstOrThrow();
         const userId = Number(user.id);

@@ -7,7 +7,7 @@ import { TokenError, type TokenService } from '../auth/tokens.ts';
 import { badRequest, throttled, unauthorized, unavailable } from '../domain/errors.ts';
 import { HashGate, HashGateFull } from '../auth/hash-gate.ts';
 import { blockedUntil, MemoryLoginThrottle, throttleKey, type LoginThrottle, type ThrottleRules } from '../auth/login-throttle.ts';
-import { canonicalUsername } from '../domain/usernames.ts';
+import { canonicalUsername, confusableMix } from '../domain/usernames.ts';
 import type { Identity } from '../domain/types.ts';
 import type { Bus } from '../bus/port.ts';
 
@@ -59,17 +59,26 @@ export class Accounts {
     return { username: u.username, email: u.email, firstName: u.first_name, lastName: u.last_name, passwordHash };
   }
 
+  /** Before any lookup or hashing: a name mixing look-alike scripts is refused like any bad field. */
+  private checkUsername(username: string): void {
+    const mix = confusableMix(username);
+    if (mix) throw badRequest(mix, { user: { username: [mix] } }, 'username_confusable');
+  }
+
   private taken(err: unknown): never {
     if (err instanceof UsernameTaken) throw badRequest('A user with that username already exists.', { user: { username: [err.message] } }, 'username_taken');
     throw err;
   }
 
   async registerCustomer(u: Parameters<Accounts['newUser']>[0], password: string, phoneNumber: number) {
+    this.checkUsername(u.username);
+    // Finds "admin" for "Ａｄｍｉｎ" too (the store compares canonical names), so that is the same 400 as a duplicate.
     if (await this.store.findUserByUsername(u.username)) this.taken(new UsernameTaken());
     return this.store.createCustomer(await this.newUser(u, password), phoneNumber).catch((e) => this.taken(e));
   }
 
   async registerRep(u: Parameters<Accounts['newUser']>[0], password: string, maxCapacity: number) {
+    this.checkUsername(u.username);
     if (await this.store.findUserByUsername(u.username)) this.taken(new UsernameTaken());
     return this.store.createRep(await this.newUser(u, password), maxCapacity).catch((e) => this.taken(e));
   }
@@ -82,6 +91,7 @@ export class Accounts {
   }
 
   async createAdmin(username: string, password: string, email = '') {
+    this.checkUsername(username);
     return this.store.createAdmin(await this.newUser({ username, email, first_name: '', last_name: '' }, password)).catch((e) => this.taken(e));
   }
 

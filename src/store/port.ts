@@ -34,6 +34,14 @@ export interface UserWithProfile {
   profileId: number | null;
 }
 
+export interface UsernameClash {
+  user: User;
+  /** The older account that holds the canonical name. */
+  keptUserId: number;
+  usernameKey: string;
+  foundAt: number;
+}
+
 export interface UserQuery {
   role?: Role;
   /** A substring of the username, email or name, matched case-insensitively. */
@@ -119,7 +127,13 @@ export interface Store {
   createCustomer(user: NewUser, phoneNumber: number): Promise<{ user: User; profile: CustomerProfile }>;
   createRep(user: NewUser, maxCapacity: number): Promise<{ user: User; profile: RepProfile }>;
   createAdmin(user: NewUser): Promise<User>;
+  /**
+   * The user with exactly this username, else the one whose canonical name (NFKC + case folding) it matches:
+   * "ADMIN" finds "admin", and a user whose name clashed when names were folded still finds itself.
+   */
   findUserByUsername(username: string): Promise<UserWithHash | undefined>;
+  /** Users that kept no canonical name because an older account held it (see migration 040). */
+  listUsernameClashes(): Promise<UsernameClash[]>;
   getIdentity(userId: number): Promise<Identity | undefined>;
   getCustomer(customerId: number): Promise<{ profile: CustomerProfile; user: User } | undefined>;
   bumpTokenEpoch(userId: number): Promise<void>;

@@ -14,6 +14,17 @@ export interface UsersTable {
   created_at: number;
   /** 0 once an admin deactivated the account. */
   is_active: Generated<number>;
+  /** canonicalUsername(username), unique; null for a user that clashed with an older one (see username_clashes). */
+  username_key: string | null;
+}
+
+/** Users whose folded name an older account already held when usernames became case-insensitive. */
+export interface UsernameClashesTable {
+  user_id: number;
+  username: string;
+  username_key: string;
+  kept_user_id: number;
+  found_at: number;
 }
 
 export interface CustomerProfilesTable {
@@ -107,4 +118,5 @@ export interface Database {
   conversation_events: ConversationEventsTable;
   refresh_tokens: RefreshTokensTable;
   counters: CountersTable;
+  username_clashes: UsernameClashesTable;
 }

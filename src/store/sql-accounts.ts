@@ -1,10 +1,11 @@
 // The SQL store, part one: the connection, accounts, refresh-token families and rep profiles.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
-import type { AppendMessage, AppendResult, NewUser, RotateResult, UserQuery, UserWithHash, UserWithProfile } from './port.ts';
+import type { AppendMessage, AppendResult, NewUser, RotateResult, UserQuery, UsernameClash, UserWithHash, UserWithProfile } from './port.ts';
 import { UsernameTaken } from './port.ts';
 import type { Identity, RepStatus, RepWithUser, Role, User } from '../domain/types.ts';
 import { isUniqueViolation, toRep, toUser } from './sql-rows.ts';
+import { canonicalUsername } from '../domain/usernames.ts';
 
 export class SqlAccountStore {
   constructor(
@@ -32,6 +33,8 @@ export class SqlAccountStore {
         .insertInto('users')
         .values({
           username: u.username,
+          // Unique: a second spelling of a taken name ("Admin", "ａｄｍｉｎ") is a unique violation like the name itself.
+          username_key: canonicalUsername(u.username),
           email: u.email,
           first_name: u.firstName,
           last_name: u.lastName,
@@ -87,8 +90,26 @@ export class SqlAccountStore {
   }
 
   async findUserByUsername(username: string): Promise<UserWithHash | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    // The exact name first: a user whose name clashed (no key) is found by it, not by the older holder of the key.
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where((eb) => eb.or([eb('username', '=', username), eb('username_key', '=', canonicalUsername(username))]))
+      .orderBy(sql`case when username = ${username} then 0 else 1 end`)
+      .limit(1)
+      .executeTakeFirst();
     return row ? { ...toUser(row), passwordHash: row.password_hash } : undefined;
+  }
+
+  async listUsernameClashes(): Promise<UsernameClash[]> {
+    const rows = await this.db
+      .selectFrom('username_clashes as c')
+      .innerJoin('users as u', 'u.id', 'c.user_id')
+      .selectAll('u')
+      .select(['c.kept_user_id', 'c.username_key as clash_key', 'c.found_at'])
+      .orderBy('c.user_id')
+      .execute();
+    return rows.map((r) => ({ user: toUser(r), keptUserId: Number(r.kept_user_id), usernameKey: r.clash_key, foundAt: Number(r.found_at) }));
   }
 
   /** One round trip: every authenticated request and socket asks it. */
@@ -172,7 +193,10 @@ export class SqlAccountStore {
       // LIKE's wildcards in the search text match themselves.
       const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       const like = (col: string) => sql<boolean>`lower(${sql.ref(col)}) like ${pattern} escape '\\'`;
-      q = q.where((eb) => eb.or([like('u.username'), like('u.email'), like('u.first_name'), like('u.last_name')]));
+      // The canonical name too, so that "ＡＤＭ" finds "admin" as login would.
+      const keyPattern = `%${canonicalUsername(query.q).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const keyLike = sql<boolean>`u.username_key like ${keyPattern} escape '\\'`;
+      q = q.where((eb) => eb.or([like('u.username'), like('u.email'), like('u.first_name'), like('u.last_name'), keyLike]));
     }
     const rows = await q.orderBy('u.id').limit(query.limit).offset(query.offset).execute();
     return rows.map((r) => this.toUserWithProfile(r));

@@ -1,4 +1,5 @@
-// Admin account routes: list users, create a rep, deactivate and reactivate a user, reset a password.
+// Admin account routes: list users, create a rep, deactivate and reactivate a user, reset a password, and
+// list the accounts whose names clashed when usernames became case-insensitive.
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { AppServices } from '../../app-services.ts';
@@ -29,6 +30,13 @@ const adminUserJson = (u: User, profileId: number | null) => ({
   role: u.role,
   is_active: u.isActive,
   profile_id: profileId,
+});
+
+const UsernameClashSchema = Type.Object({
+  user: Type.Omit(AdminUserSchema, ['profile_id']),
+  kept_user_id: Type.Integer({ description: 'The older account that holds the folded name' }),
+  username_key: Type.String({ description: 'The folded name both share' }),
+  found_at: Type.String({ format: 'date-time' }),
 });
 
 const UserIdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
@@ -92,5 +100,25 @@ export async function adminUserRoutes(app: FastifyInstance, s: AppServices): Pro
       if (!(await s.accounts.resetPassword(req.params.id, req.body.password))) throw notFound('No such user.');
       return reply.status(204).send();
     },
+  );
+
+  app.get(
+    '/api/admin/username-clashes/',
+    {
+      onRequest: adminOnly,
+      schema: {
+        tags,
+        description:
+          'Accounts whose username matched an older account once case and width were folded (migration 040). Each keeps its account and logs in with its exact name; an admin decides what to do with it.',
+        response: { 200: Type.Array(UsernameClashSchema), ...errors },
+      },
+    },
+    async () =>
+      (await s.ctx.store.listUsernameClashes()).map((c) => ({
+        user: adminUserJson(c.user, null),
+        kept_user_id: c.keptUserId,
+        username_key: c.usernameKey,
+        found_at: new Date(c.foundAt).toISOString(),
+      })),
   );
 }

@@ -8,6 +8,7 @@ import * as presenceGen from './010_presence_gen.ts';
 import * as acceptedAt from './025_accepted_at.ts';
 import * as closedAtIndex from './026_closed_at_index.ts';
 import * as leftMessage from './030_left_message.ts';
+import * as usernameKey from './040_username_key.ts';
 
 export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
   return {
@@ -21,6 +22,7 @@ export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProv
         '025_accepted_at': { up: (db: Kysely<any>) => acceptedAt.up(db) },
         '026_closed_at_index': { up: (db: Kysely<any>) => closedAtIndex.up(db) },
         '030_left_message': { up: (db: Kysely<any>) => leftMessage.up(db) },
+        '040_username_key': { up: (db: Kysely<any>) => usernameKey.up(db, dialect) },
       };
     },
   };
