@@ -6,6 +6,7 @@ import { UsernameTaken, type ConversationScope, type NewUser, type Store } from 
 import type { Conversation, CustomerProfile, RepProfile, User } from '../../src/domain/types.ts';
 import { adminAccountCases } from './store-admin-accounts.contract.ts';
 import { closeAndAssignCases } from './store-close-assign.contract.ts';
+import { reportingCases } from './store-reporting.contract.ts';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -64,6 +65,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
 
     adminAccountCases(() => store);
     closeAndAssignCases(() => store, tick);
+    reportingCases(factory);
 
     describe('accounts', () => {
       it('creates a customer with its profile and reads it back', async () => {
