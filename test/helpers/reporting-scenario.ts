@@ -81,6 +81,8 @@ export async function seedScenario(store: Store, t0: number): Promise<Scenario> 
   const c = await create(100);
   await queue(c, 100);
   await assign(c, r2.repId, 110);
+  // Opened by its rep, so that a running server's accept timeout leaves it assigned.
+  await store.markAccepted(c, r2.repId, at(111));
   await write(c, cust.user.id, 120, 'anyone?');
   await write(c, r2.userId, 200, 'here');
 
@@ -146,4 +148,15 @@ export const EXPECTED_SERIES = [
   { s: 480, queueLength: 1, longestWaitS: 190, meanWaitS: null, assigned: 0 },
   { s: 540, queueLength: 1, longestWaitS: 250, meanWaitS: null, assigned: 0 },
   { s: 600, queueLength: 1, longestWaitS: 310, meanWaitS: null, assigned: 0 },
+];
+
+/** The same waits as spans in seconds after t0 (end: when it left the queue; assigned: whether a rep took it). */
+export const WAITS = [
+  { start: 0, end: 20, assigned: true }, // a
+  { start: 58, end: 65, assigned: true }, // b
+  { start: 100, end: 110, assigned: true }, // c
+  { start: 130, end: 190, assigned: false }, // d
+  { start: 140, end: 150, assigned: false }, // e
+  { start: 290, end: Infinity, assigned: false }, // f
+  { start: 400, end: 405, assigned: true }, // h
 ];
