@@ -8,6 +8,7 @@ import { adminAccountCases } from './store-admin-accounts.contract.ts';
 import { closeAndAssignCases } from './store-close-assign.contract.ts';
 import { usernameCases } from './store-usernames.contract.ts';
 import { retentionCases } from './store-retention.contract.ts';
+import { reportingCases } from './store-reporting.contract.ts';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -68,6 +69,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
     closeAndAssignCases(() => store, tick);
     usernameCases(() => store);
     retentionCases(() => store);
+    reportingCases(factory);
 
     describe('accounts', () => {
       it('creates a customer with its profile and reads it back', async () => {
