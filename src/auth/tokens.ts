@@ -25,6 +25,7 @@ export class TokenError extends Error {}
 
 const ISSUER = 'switchboard';
 const VERIFIED_CACHE_SIZE = 20_000;
+const ROLES = ['customer', 'rep', 'admin'] as const;
 
 export class TokenService {
   private readonly key: Uint8Array;
@@ -109,18 +110,19 @@ export class TokenService {
    * request and socket, and a signature check costs far more than a map lookup. Revocation does not
    * depend on this (logout bumps the user's token epoch, checked against the store on every use).
    */
-  private readonly verified = new Map<string, { claims: AccessClaims; expMs: number }>();
+  private readonly verified = new Map<string, Readonly<AccessClaims> & { readonly expMs: number }>();
 
   async verifyAccess(token: string): Promise<AccessClaims> {
     const hit = this.verified.get(token);
-    if (hit && hit.expMs > this.now()) return hit.claims;
+    if (hit && hit.expMs > this.now()) return { userId: hit.userId, role: hit.role, epoch: hit.epoch };
     const { payload, userId } = await this.verify(token, 'access');
-    const role = payload.role;
-    if (role !== 'customer' && role !== 'rep' && role !== 'admin') throw new TokenError('bad role');
-    const claims: AccessClaims = { userId, role, epoch: Number(payload.ep ?? 0) };
+    // The constant, not the parsed string: one entry per token stays in the cache (as many as open sockets).
+    const role = ROLES.find((r) => r === payload.role);
+    if (!role) throw new TokenError('bad role');
+    const epoch = Number(payload.ep ?? 0);
     if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(token, { claims, expMs: Number(payload.exp) * 1000 });
-    return claims;
+    this.verified.set(token, { userId, role, epoch, expMs: Number(payload.exp) * 1000 });
+    return { userId, role, epoch };
   }
 
   async verifyRefresh(token: string): Promise<RefreshClaims> {

@@ -3,10 +3,18 @@ import type { Limits, WindowCount } from './port.ts';
 
 const SWEEP_MS = 10_000;
 
+interface Lease {
+  holder: string;
+  until: number;
+}
+
 export class MemoryLimits implements Limits {
   private readonly windows = new Map<string, { count: number; endsAt: number }>();
-  /** key -> holder -> lease end */
-  private readonly leases = new Map<string, Map<string, number>>();
+  /**
+   * key -> its leases. A list, not a map: a key (one user's sockets) holds one or a few leases, and a map per
+   * key costs ~200 bytes more for each idle socket an instance holds.
+   */
+  private readonly leases = new Map<string, Lease[]>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {
@@ -23,45 +31,53 @@ export class MemoryLimits implements Limits {
     return { count: w.count, resetInMs: w.endsAt - now };
   }
 
-  private live(key: string, now: number): Map<string, number> {
-    let held = this.leases.get(key);
-    if (!held) this.leases.set(key, (held = new Map()));
-    for (const [holder, until] of held) if (until <= now) held.delete(holder);
-    return held;
+  /** The key's unexpired leases (expired ones are dropped); the key is forgotten when none are left. */
+  private live(key: string, now: number): Lease[] {
+    const held = this.leases.get(key);
+    if (!held) return [];
+    const alive = held.some((l) => l.until <= now) ? held.filter((l) => l.until > now) : held;
+    if (alive.length === 0) this.leases.delete(key);
+    else if (alive !== held) this.leases.set(key, alive);
+    return alive;
+  }
+
+  private put(key: string, holder: string, until: number): void {
+    const held = this.leases.get(key);
+    const lease = held?.find((l) => l.holder === holder);
+    if (lease) lease.until = until;
+    else if (held) held.push({ holder, until });
+    else this.leases.set(key, [{ holder, until }]);
   }
 
   async acquire(key: string, holder: string, max: number, ttlMs: number): Promise<boolean> {
     const now = this.now();
     const held = this.live(key, now);
-    if (!held.has(holder) && held.size >= max) return false;
-    held.set(holder, now + ttlMs);
+    if (!held.some((l) => l.holder === holder) && held.length >= max) return false;
+    this.put(key, holder, now + ttlMs);
     return true;
   }
 
   async renew(leases: ReadonlyArray<{ key: string; holder: string }>, ttlMs: number): Promise<void> {
     const until = this.now() + ttlMs;
-    for (const { key, holder } of leases) {
-      let held = this.leases.get(key);
-      if (!held) this.leases.set(key, (held = new Map()));
-      held.set(holder, until);
-    }
+    for (const { key, holder } of leases) this.put(key, holder, until);
   }
 
   async release(key: string, holder: string): Promise<void> {
     const held = this.leases.get(key);
     if (!held) return;
-    held.delete(holder);
-    if (held.size === 0) this.leases.delete(key);
+    const rest = held.filter((l) => l.holder !== holder);
+    if (rest.length === 0) this.leases.delete(key);
+    else this.leases.set(key, rest);
   }
 
   async count(key: string): Promise<number> {
-    return this.leases.has(key) ? this.live(key, this.now()).size : 0;
+    return this.live(key, this.now()).length;
   }
 
   private sweep(): void {
     const now = this.now();
     for (const [key, w] of this.windows) if (w.endsAt <= now) this.windows.delete(key);
-    for (const key of [...this.leases.keys()]) if (this.live(key, now).size === 0) this.leases.delete(key);
+    for (const key of [...this.leases.keys()]) this.live(key, now);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,6 @@
 // One connected WebSocket: who it is, what it has been sent, its frame budget, and its ordered work chain.
+// Thousands sit idle per instance, so what only some sockets need (an agent's held set, frames that came
+// before authentication, a work chain, a child logger) is made when first needed, not per socket.
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
@@ -7,7 +9,8 @@ import type { Identity } from '../domain/types.ts';
 const MAX_BUFFERED = 1024 * 1024;
 
 export class ClientSocket {
-  readonly id = randomUUID();
+  /** Flat: randomUUID() returns a rope of ~14 string pieces (~450 B), and this lives as long as the socket. */
+  readonly id = flat(randomUUID());
   identity: Identity | undefined;
   conversationId: string | undefined;
   /** Highest message seq this socket has been sent: live frames at or below it are duplicates.
@@ -24,13 +27,12 @@ export class ClientSocket {
    * arrives later (published on another instance before a racing transition) is dropped.
    */
   routingVersion = 0;
-  /** Agent sockets: the conversations it knows its rep holds (from connect, then assigned/unassigned frames). */
-  readonly held = new Set<string>();
+  private heldIds: Set<string> | undefined;
   ready = false;
   alive = true;
   closed = false;
   /** Frames received before authentication finished, handled in order once it has. */
-  readonly pending: string[] = [];
+  private pending: string[] | undefined;
   /** A queued customer: gets `queued` frames as its position moves. */
   waiting = false;
   /** The rep this customer socket was told about in `assigned`. */
@@ -40,16 +42,39 @@ export class ClientSocket {
   private windowStart = 0;
   private windowCount = 0;
   private warnedThisWindow = 0;
-  private chain: Promise<void> = Promise.resolve();
+  /** The tail of the work chain while work is queued; undefined when the socket has nothing to do. */
+  private chain: Promise<void> | undefined;
+  private queued = 0;
 
   constructor(
     readonly ws: WebSocket,
     readonly kind: 'chat' | 'agent',
     private readonly framesPerS: number,
-    /** Carries the upgrade's request id and the conversation id, so a socket's lines can be followed. */
-    readonly log: FastifyBaseLogger,
-  ) {
-    ws.once('close', (code: number) => log.info({ code, userId: this.identity?.user.id }, 'socket closed'));
+    private readonly baseLog: FastifyBaseLogger,
+    /** The upgrade's request id, and for a chat the conversation id it asked for: a socket's lines can be followed. */
+    private readonly logTags: SocketLogTags,
+  ) {}
+
+  /** A child logger made per use: a socket logs a few lines in its life, and holding one costs ~1 KiB. */
+  get log(): FastifyBaseLogger {
+    return this.baseLog.child(this.logTags);
+  }
+
+  /** Agent sockets: the conversations it knows its rep holds (from connect, then assigned/unassigned frames). */
+  get held(): Set<string> {
+    return (this.heldIds ??= new Set());
+  }
+
+  /** Keeps a frame that came before authentication finished. */
+  hold(raw: string): void {
+    (this.pending ??= []).push(raw);
+  }
+
+  /** The frames held so far, in arrival order; none are held afterwards. */
+  takePending(): string[] {
+    const out = this.pending ?? [];
+    this.pending = undefined;
+    return out;
   }
 
   get userId(): number {
@@ -118,12 +143,30 @@ export class ClientSocket {
 
   /** Work for this socket runs one item at a time, in arrival order. */
   enqueue(work: () => Promise<void>): void {
-    this.chain = this.chain.then(work).catch(() => undefined);
+    this.queued++;
+    this.chain = (this.chain ?? Promise.resolve())
+      .then(work)
+      .catch(() => undefined)
+      .finally(() => {
+        if (--this.queued === 0) this.chain = undefined;
+      });
   }
 }
 
-/** The upgrade request's logger (its reqId), plus the socket's kind and, for a chat, the conversation id. */
-export function socketLogger(req: FastifyRequest, kind: 'chat' | 'agent'): FastifyBaseLogger {
+export interface SocketLogTags {
+  reqId: string;
+  socket: 'chat' | 'agent';
+  conversationId?: string;
+}
+
+/** The upgrade request's id, plus the socket's kind and, for a chat, the conversation id . */
+export function socketLogTags(req: FastifyRequest, kind: 'chat' | 'agent'): SocketLogTags {
   const conversationId = (req.params as { conversationId?: unknown } | undefined)?.conversationId;
-  return req.log.child(typeof conversationId === 'string' ? { socket: kind, conversationId: conversationId.slice(0, 64) } : { socket: kind });
+  const reqId = flat(String(req.id));
+  return typeof conversationId === 'string' ? { reqId, socket: kind, conversationId: flat(conversationId.slice(0, 64)) } : { reqId, socket: kind };
+}
+
+/** A flat copy of a string that may be a rope of pieces or a slice that keeps a larger string alive. */
+function flat(s: string): string {
+  return Buffer.from(s).toString();
 }

@@ -1,12 +1,15 @@
 // The WebSocket gateway: accepts and authenticates sockets and sets each one up (chat or agent), hands
 // their frames to Inbound (frames in) and bus events to Delivery (frames out).
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import type { WebSocket, RawData } from 'ws';
 import type { AppServices } from '../app-services.ts';
 import { isUuid } from '../store/uuid.ts';
 import { bearerToken } from '../auth/bearer.ts';
-import { ClientSocket, socketLogger } from './client-socket.ts';
+import { ClientSocket, socketLogTags } from './client-socket.ts';
 import { CLOSE } from './close-codes.ts';
+import { handleSocketError } from './protocol-errors.ts';
 import { Delivery } from './delivery.ts';
 import { CatchUp } from './catch-up.ts';
 import { SocketRegistry } from './registry.ts';
@@ -19,6 +22,23 @@ import { repReturned } from '../services/reps.ts';
 import { markAccepted } from '../services/accept-timeout.ts';
 
 export { CLOSE };
+
+/** The ClientSocket behind a ws, so that every socket shares one set of listener functions. */
+const SOCK = Symbol('clientSocket');
+type Tagged = WebSocket & { [SOCK]: ClientSocket };
+const sockOf = (ws: WebSocket): ClientSocket => (ws as Tagged)[SOCK];
+
+/** Skips making a socket's child logger for a line the level would drop anyway. */
+const infoOn = (log: FastifyBaseLogger): boolean => (log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') ?? true;
+
+function onPong(this: WebSocket): void {
+  sockOf(this).alive = true;
+}
+
+function onWsError(this: WebSocket, err: Error): void {
+  const sock = sockOf(this);
+  handleSocketError(err, this, sock.log, (this as unknown as { _socket?: Socket })._socket);
+}
 
 export class Gateway {
   readonly registry = new SocketRegistry();
@@ -34,6 +54,9 @@ export class Gateway {
   private readonly refusedUpgrades = new WeakSet<FastifyRequest>();
   private readonly delivery: Delivery;
   private readonly catchUps: CatchUp;
+  /** One function per event for all sockets (a closure per socket per event adds up over thousands). */
+  private readonly onWsMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  private readonly onWsClose: (this: WebSocket, code: number) => void;
 
   constructor(
     private readonly s: AppServices,
@@ -60,6 +83,14 @@ export class Gateway {
     });
     this.catchUps = new CatchUp(s, this.registry, this.delivery, this.notifier, log, () => this.draining);
     this.inbound = new Inbound(s, this.quota);
+    const onClosed = (sock: ClientSocket, code: number) => this.onSocketClosed(sock, code);
+    const inbound = this.inbound;
+    this.onWsMessage = function (data, isBinary) {
+      inbound.onRaw(sockOf(this), data, isBinary);
+    };
+    this.onWsClose = function (code) {
+      onClosed(sockOf(this), code);
+    };
   }
 
   async start(app: FastifyInstance): Promise<void> {
@@ -151,16 +182,30 @@ export class Gateway {
 
   /** Common to both endpoints: listeners go on at once, so that no early frame is lost. */
   private open(ws: WebSocket, kind: 'chat' | 'agent', req: FastifyRequest): ClientSocket {
-    const sock = new ClientSocket(ws, kind, this.s.config.wsFramesPerS, socketLogger(req, kind));
+    const sock = new ClientSocket(ws, kind, this.s.config.wsFramesPerS, this.log, socketLogTags(req, kind));
     this.registry.addUnauthenticated(sock);
     this.s.metrics.socketsOpen.inc({ kind });
-    ws.on('pong', () => (sock.alive = true));
-    ws.on('message', (data: RawData, isBinary: boolean) => this.inbound.onRaw(sock, data, isBinary));
-    ws.on('error', () => undefined);
-    ws.on('close', () => this.onSocketClosed(sock));
+    this.release(ws);
+    (ws as Tagged)[SOCK] = sock;
+    ws.on('pong', onPong);
+    ws.on('message', this.onWsMessage);
+    ws.on('error', onWsError);
+    ws.on('close', this.onWsClose);
     if (this.draining) sock.close(CLOSE.restarting, 'Server restarting');
     if (this.refusedUpgrades.has(req)) sock.close(CLOSE.tooSlow, 'Too many connections from this address');
     return sock;
+  }
+
+  /**
+   * Lets go of the upgrade's HTTP objects, which nothing needs once the socket is open: @fastify/websocket's
+   * error listener closes over the request and reply (onWsError does its work instead, with the socket's own
+   * logger), and the TCP socket still points at the hijacked response (and through it, the request).
+   */
+  private release(ws: WebSocket): void {
+    ws.removeAllListeners('error');
+    const tcp = (ws as unknown as { _socket?: Socket & { _httpMessage?: ServerResponse | null } })._socket;
+    const res = tcp?._httpMessage;
+    if (tcp && res && res.socket === tcp) res.detachSocket(tcp);
   }
 
   private async authenticate(sock: ClientSocket, req: FastifyRequest): Promise<boolean> {
@@ -318,11 +363,12 @@ export class Gateway {
   private ready(sock: ClientSocket): void {
     if (sock.closed) return;
     sock.ready = true;
-    sock.log.info({ userId: sock.userId }, 'socket ready');
-    for (const raw of sock.pending.splice(0)) this.inbound.handleRaw(sock, raw);
+    if (infoOn(this.log)) sock.log.info({ userId: sock.userId }, 'socket ready');
+    for (const raw of sock.takePending()) this.inbound.handleRaw(sock, raw);
   }
 
-  private onSocketClosed(sock: ClientSocket): void {
+  private onSocketClosed(sock: ClientSocket, code: number): void {
+    if (infoOn(this.log)) sock.log.info({ code, userId: sock.identity?.user.id }, 'socket closed');
     sock.closed = true;
     this.registry.remove(sock);
     this.quota.release(sock);

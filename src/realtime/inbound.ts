@@ -50,7 +50,7 @@ export class Inbound {
       return;
     }
     if (!sock.ready) {
-      sock.pending.push(raw);
+      sock.hold(raw);
       return;
     }
     this.handleRaw(sock, raw);

@@ -9,7 +9,7 @@
 // ends only once the client has closed its own (it does, after echoing the close frame), or after a
 // bounded wait.
 import type { Socket } from 'node:net';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 
 export const LINGER_MS = 10_000;
@@ -47,14 +47,22 @@ export function endAfterPeer(tcp: Socket, timeoutMs = LINGER_MS): void {
   timer.unref();
 }
 
-/** @fastify/websocket's errorHandler: errors on an established socket. */
-export function socketErrorHandler(err: Error, ws: WebSocket, req: FastifyRequest): void {
-  const conversationId = (req.params as { conversationId?: string } | undefined)?.conversationId;
+/** Errors on an established socket; `log` carries the socket's request id and conversation. */
+export function handleSocketError(err: Error, ws: WebSocket, log: FastifyBaseLogger, tcp: Socket | undefined, conversationId?: string): void {
   if (isProtocolError(err)) {
-    req.log.info({ err: { code: (err as { code?: string }).code, message: err.message }, conversationId }, 'socket broke the protocol; closing');
-    endAfterPeer(req.raw.socket);
+    log.info({ err: { code: (err as { code?: string }).code, message: err.message }, conversationId }, 'socket broke the protocol; closing');
+    if (tcp) endAfterPeer(tcp);
     return;
   }
-  req.log.warn({ err, conversationId }, 'socket error');
+  log.warn({ err, conversationId }, 'socket error');
   ws.terminate();
+}
+
+/**
+ * @fastify/websocket's errorHandler: errors before the gateway has taken the socket over (the gateway then
+ * replaces the plugin's listener, which holds the request and reply, with its own).
+ */
+export function socketErrorHandler(err: Error, ws: WebSocket, req: FastifyRequest): void {
+  const conversationId = (req.params as { conversationId?: string } | undefined)?.conversationId;
+  handleSocketError(err, ws, req.log, req.raw.socket, conversationId);
 }
