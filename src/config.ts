@@ -47,6 +47,8 @@ export interface Config {
   // Limits on sockets, the queue and storage (see the threat model in docs/architecture.md).
   /** A user's open sockets across instances; a rep may hold this plus 2 per chat it holds. */
   maxSocketsPerUser: number;
+  /** How long a socket's place in that count outlives its instance when the instance dies without releasing it. */
+  socketLeaseMs: number;
   /** Stored chat messages a second, shared by all of one user's sockets. */
   messagesPerUserPerS: number;
   /** WebSocket upgrades a minute per client address. */
@@ -226,6 +228,8 @@ export function loadConfig(env: Env = process.env): Config {
     refreshFamilyTtlS: int(env, 'REFRESH_FAMILY_TTL_S', 2_592_000, 1),
     // Limits on sockets, the queue and storage.
     maxSocketsPerUser: int(env, 'MAX_SOCKETS_PER_USER', 20, 1, 100_000),
+    // Renewed every third of it; the lower bound keeps renewals from flooding Redis.
+    socketLeaseMs: int(env, 'SOCKET_LEASE_MS', 30_000, 300, 3_600_000),
     // The original had no budget per user; outside production a multi-socket client keeps that (0 is off).
     messagesPerUserPerS: int(env, 'MESSAGES_PER_USER_PER_S', production ? 20 : 0, 0),
     rateWsUpgradesPerMin: int(env, 'RATE_WS_UPGRADES_PER_MIN', 6000, 1),

@@ -6,13 +6,10 @@ import type { Config } from '../config.ts';
 import type { Limits } from '../limits/port.ts';
 import type { ClientSocket } from './client-socket.ts';
 
-/** A socket's lease lasts this long unless renewed; an instance that dies frees its users' places after it. */
-export const SOCKET_LEASE_MS = 30_000;
-const RENEW_MS = SOCKET_LEASE_MS / 3;
 const UPGRADE_WINDOW_MS = 60_000;
 const MESSAGE_WINDOW_MS = 1000;
 
-type Budgets = Pick<Config, 'maxSocketsPerUser' | 'messagesPerUserPerS' | 'rateWsUpgradesPerMin'>;
+type Budgets = Pick<Config, 'maxSocketsPerUser' | 'socketLeaseMs' | 'messagesPerUserPerS' | 'rateWsUpgradesPerMin'>;
 
 export class SocketQuota {
   /** Sockets of this instance that hold a lease, and under which key. */
@@ -24,7 +21,9 @@ export class SocketQuota {
     private readonly budgets: Budgets,
     private readonly log: FastifyBaseLogger,
   ) {
-    this.renewer = setInterval(() => this.renew(), RENEW_MS);
+    // A socket's lease lasts socketLeaseMs unless renewed, so an instance that dies frees its users' places
+    // after it; renewing every third of it leaves two tries before a live socket's lease could lapse.
+    this.renewer = setInterval(() => this.renew(), budgets.socketLeaseMs / 3);
     this.renewer.unref();
   }
 
@@ -46,7 +45,7 @@ export class SocketQuota {
     const key = `sockets:${sock.userId}`;
     let ok: boolean;
     try {
-      ok = await this.limits.acquire(key, sock.id, this.maxFor(sock), SOCKET_LEASE_MS);
+      ok = await this.limits.acquire(key, sock.id, this.maxFor(sock), this.budgets.socketLeaseMs);
     } catch (err) {
       this.log.warn({ err }, 'socket quota unavailable; socket admitted');
       return true;
@@ -90,6 +89,6 @@ export class SocketQuota {
   private renew(): void {
     const leases = [...this.held].map(([sock, key]) => ({ key, holder: sock.id }));
     if (leases.length === 0) return;
-    this.limits.renew(leases, SOCKET_LEASE_MS).catch((err) => this.log.warn({ err }, 'socket quota renewal failed'));
+    this.limits.renew(leases, this.budgets.socketLeaseMs).catch((err) => this.log.warn({ err }, 'socket quota renewal failed'));
   }
 }

@@ -32,6 +32,7 @@ describe('admin account endpoints', () => {
       ['POST', `/api/admin/users/${cust.userId}/deactivate/`],
       ['POST', `/api/admin/users/${cust.userId}/reactivate/`],
       ['POST', `/api/admin/users/${cust.userId}/password/`, { password: 'stolen-1' }],
+      ['GET', '/api/admin/username-clashes/'],
     ];
     for (const [method, path, body] of routes) {
       assertClientError(await http(base, method, path, { body }), 401, `${method} ${path} anonymous`);

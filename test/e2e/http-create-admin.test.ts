@@ -162,6 +162,10 @@ describe('src/cli/create-admin.ts (embedded SQLite)', () => {
     const again = await runCreateAdmin(['--username', 'twice'], { DATA_DIR: dataDir, ADMIN_PASSWORD: 'second-pw' });
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /already exists/);
+    // Usernames are one name after case folding, here as at registration.
+    const otherCase = await runCreateAdmin(['--username', 'TWICE'], { DATA_DIR: dataDir, ADMIN_PASSWORD: 'third-pw' });
+    assert.notEqual(otherCase.code, 0);
+    assert.match(otherCase.stderr, /already exists/);
 
     const server = await startServer({ dataDir });
     try {

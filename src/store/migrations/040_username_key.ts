@@ -2,7 +2,7 @@
 // A new column holds each user's canonical name under a unique index. Existing users that clash after folding
 // all keep their accounts: the oldest keeps the key, the later ones get none (so they still log in with their
 // exact name, which stays unique) and each is recorded in username_clashes and reported as a warning.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { canonicalUsername } from '../../domain/usernames.ts';
 
 export interface UsernameClash {
@@ -30,17 +30,27 @@ async function fill(db: Kysely<any>): Promise<UsernameClash[]> {
   for (let after = 0; ; ) {
     const rows = await db.selectFrom('users').select(['id', 'username']).where('id', '>', after).orderBy('id').limit(BATCH).execute();
     if (rows.length === 0) break;
+    const keys: Array<[number, string]> = [];
     for (const r of rows) {
       const id = Number(r.id);
       const key = canonicalUsername(r.username);
       const kept = owner.get(key);
       if (kept === undefined) {
         owner.set(key, id);
-        await db.updateTable('users').set({ username_key: key }).where('id', '=', id).execute();
+        keys.push([id, key]);
       } else {
         clashes.push({ userId: id, username: r.username, keptUserId: kept });
         await db.insertInto('username_clashes').values({ user_id: id, username: r.username, username_key: key, kept_user_id: kept, found_at: now }).execute();
       }
+    }
+    // One statement a batch, not one per user: a round trip each made 20,000 users take 5 s on PostgreSQL.
+    if (keys.length > 0) {
+      const cases = sql.join(keys.map(([id, key]) => sql`when ${id} then ${key}`), sql` `);
+      await db
+        .updateTable('users')
+        .set({ username_key: sql`case id ${cases} end` })
+        .where('id', 'in', keys.map(([id]) => id))
+        .execute();
     }
     after = Number(rows[rows.length - 1].id);
   }
