@@ -17,6 +17,7 @@ const BENCHES: Record<string, { file: string; limitS: number }> = {
   idle: { file: './idle.ts', limitS: 200 },
   synchronous: { file: './synchronous.ts', limitS: 120 },
   tokens: { file: './tokens.ts', limitS: 60 },
+  'queue-scale': { file: './queue-scale.ts', limitS: 900 },
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));

@@ -1,13 +1,11 @@
-// The in-process Router: the queue as a ranked set by queue_seq (O(log n) insert, remove, rank and
-// select), reps in a map. One process only.
+// The in-process Router: the queue in blocks by queue_seq (seq-blocks.ts: rank and select in O(log n),
+// insert and remove shifting one block), the wait order in a ranked set, reps in a map. One process only.
 import { pickRep, type RepSlot } from '../domain/policy.ts';
 import type { RoutingSnapshot } from '../domain/types.ts';
 import type { Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
 import { RankedSet } from './ranked-set.ts';
+import { SeqBlocks } from './seq-blocks.ts';
 
-// Equal queue_seqs (only from a snapshot without one) order by id, as a Redis sorted set does.
-const byQueueSeq = (a: QueueEntry, b: QueueEntry): number =>
-  a.queueSeq - b.queueSeq || (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
 const byQueuedAt = (a: QueueEntry, b: QueueEntry): number =>
   a.queuedAt - b.queuedAt || (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
 
@@ -17,7 +15,8 @@ interface Held {
 }
 
 export class MemoryRouter implements Router {
-  private readonly queueList = new RankedSet<QueueEntry>(byQueueSeq);
+  /** By queue_seq (equal ones, only from a snapshot without one, by id as a Redis sorted set does). */
+  private readonly queueList = new SeqBlocks<QueueEntry>();
   /** The same entries by queued_at: a requeued entry keeps its place but its wait restarts. */
   private readonly waitOrder = new RankedSet<QueueEntry>(byQueuedAt);
   private readonly queued = new Map<string, QueueEntry>();
@@ -205,7 +204,7 @@ export class MemoryRouter implements Router {
 
   async queuedAfter(afterSeq: number, limit: number): Promise<QueueEntry[]> {
     // Below every entry of queue_seq afterSeq + 1 (no id sorts before the empty one).
-    const from = this.queueList.countBelow({ conversationId: '', queueSeq: afterSeq + 1, customerId: 0, queuedAt: 0, version: 0 });
+    const from = this.queueList.countBelow({ conversationId: '', queueSeq: afterSeq + 1 });
     return this.queueList.slice(from, limit);
   }
 
