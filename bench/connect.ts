@@ -9,6 +9,49 @@ import { ChatClient, closeAll } from './lib/ws.ts';
 import { mapLimit, summarize, until, type Summary } from './lib/stats.ts';
 import { log, metric, type BenchResult } from './lib/report.ts';
 import { chatPath } from '../test/helpers/client.ts';
+import { openSqlite } from '../src/store/open.ts';
+import { TokenService } from '../src/auth/tokens.ts';
+import { BENCH_SECRET } from './lib/procs.ts';
+import { join } from 'node:path';
+
+/** What one connect costs, step by step, measured alone (µs per call, sequential, on a fresh store). */
+interface StepCosts {
+  verifyFreshToken: number;
+  getIdentity: number;
+  getConversation: number;
+  enqueueTxn: number;
+  assignTxn: number;
+  emptyTxn: number;
+}
+
+async function stepCosts(n: number): Promise<StepCosts> {
+  const dir = newDataDir();
+  try {
+    const seeded = await seed(dir, { customers: n, repCapacities: [n], prefix: 's' });
+    const store = await openSqlite({ file: join(dir, 'switchboard.sqlite3') });
+    const tokens = new TokenService(BENCH_SECRET, 3600, 3600);
+    const time = async (fn: (i: number) => Promise<unknown>) => {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await fn(i);
+      return ((performance.now() - t0) * 1000) / n;
+    };
+    const c = seeded.customers;
+    const repId = seeded.reps[0].profileId;
+    const out: StepCosts = {
+      verifyFreshToken: await time((i) => tokens.verifyAccess(c[i].access)),
+      getIdentity: await time((i) => store.getIdentity(c[i].userId)),
+      getConversation: await time((i) => store.getConversation(c[i].conversationId)),
+      // With the router call a no-op: the transaction alone (select, queue_seq bump, update, event).
+      enqueueTxn: await time((i) => store.enqueue(c[i].conversationId, Date.now(), async () => undefined)),
+      assignTxn: await time((i) => store.assign(c[i].conversationId, repId, Date.now())),
+      emptyTxn: await time(() => store.db.transaction().execute(async () => undefined)),
+    };
+    await store.close();
+    return out;
+  } finally {
+    removeDir(dir);
+  }
+}
 
 const NAME = 'connect';
 const CUSTOMERS = 2000;
@@ -25,6 +68,8 @@ interface Burst {
   closedEarly: number;
   loopMs: number;
   allMs: number;
+  /** Frames the customers received until the last was answered (queued position updates included). */
+  frames: number;
 }
 
 async function burst(target: Probed, targets: Array<{ path: string; token?: string; conversationId: string }>): Promise<Burst> {
@@ -42,6 +87,7 @@ async function burst(target: Probed, targets: Array<{ path: string; token?: stri
     closedEarly: clients.filter((c) => c.firstAt === undefined && c.closeCode !== undefined).length,
     loopMs,
     allMs,
+    frames: clients.reduce((a, c) => a + c.frames, 0),
   };
   await closeAll(clients.map((c) => c.ws));
   return result;
@@ -53,11 +99,15 @@ export async function run(): Promise<BenchResult> {
 
   const bare = await startBare('hello');
   let baseline: Burst;
+  let bareCpuS: number;
   try {
+    const b0 = await bare.probe();
     baseline = await burst(
       bare,
       Array.from({ length: CUSTOMERS }, (_, i) => ({ path: `/hello/${i}`, conversationId: String(i) })),
     );
+    const b1 = await bare.probe();
+    bareCpuS = (b1.cpuUserUs + b1.cpuSystemUs - b0.cpuUserUs - b0.cpuSystemUs) / 1e6;
   } finally {
     await bare.stop();
   }
@@ -90,6 +140,12 @@ export async function run(): Promise<BenchResult> {
       `switchboard: ${ours.answered}/${CUSTOMERS} answered (${ours.assigned} assigned, ${ours.queued} queued), median ${ours.firstFrame.median.toFixed(0)} ms, p99 ${ours.firstFrame.p99.toFixed(0)} ms, max ${ours.allMs.toFixed(0)} ms; server CPU ${cpuS.toFixed(1)} s`,
     );
     const all = ours.answered === CUSTOMERS;
+    await server.stop();
+    const steps = await stepCosts(CUSTOMERS);
+    log(
+      NAME,
+      `per connect: server CPU ${((cpuS * 1e6) / CUSTOMERS).toFixed(0)} µs (bare ws ${((bareCpuS * 1e6) / CUSTOMERS).toFixed(0)} µs), ${(ours.frames / CUSTOMERS).toFixed(2)} frames per customer; alone: fresh token ${steps.verifyFreshToken.toFixed(0)} µs, identity read ${steps.getIdentity.toFixed(0)} µs, conversation read ${steps.getConversation.toFixed(0)} µs (x2 per connect), enqueue transaction ${steps.enqueueTxn.toFixed(0)} µs (an empty transaction ${steps.emptyTxn.toFixed(0)} µs), assign transaction ${steps.assignTxn.toFixed(0)} µs`,
+    );
     return {
       bench: NAME,
       startedAt,
@@ -112,8 +168,12 @@ export async function run(): Promise<BenchResult> {
           met: all && ours.allMs <= 2000,
         }),
         metric({ name: 'customers answered', unit: 'sockets', median: ours.answered, baseline: { name: 'opened', median: CUSTOMERS } }),
+        metric({ name: 'server CPU per connect', unit: 'µs', median: (cpuS * 1e6) / CUSTOMERS, baseline: { name: 'bare ws, one frame', median: (bareCpuS * 1e6) / CUSTOMERS } }),
+        metric({ name: 'frames per customer until the last is answered', unit: 'frames', median: ours.frames / CUSTOMERS, baseline: { name: 'bare ws', median: baseline.frames / CUSTOMERS } }),
+        metric({ name: 'enqueue transaction alone (select, queue_seq, update, event)', unit: 'µs', median: steps.enqueueTxn, baseline: { name: 'an empty transaction', median: steps.emptyTxn } }),
+        metric({ name: 'token check (fresh) + identity read + 2 conversation reads, alone', unit: 'µs', median: steps.verifyFreshToken + steps.getIdentity + 2 * steps.getConversation }),
       ],
-      details: { customers: CUSTOMERS, capacity: REPS * REP_CAPACITY - WARMUP, switchboard: { ...ours, serverCpuS: cpuS }, bare: baseline, seedS: seeded.seconds },
+      details: { customers: CUSTOMERS, capacity: REPS * REP_CAPACITY - WARMUP, switchboard: { ...ours, serverCpuS: cpuS }, bare: { ...baseline, serverCpuS: bareCpuS }, steps, seedS: seeded.seconds },
       notes: [
         `Sockets are created in one loop (${ours.loopMs.toFixed(0)} ms for ${CUSTOMERS} in the client) and timed from its start; ${ours.assigned} got assigned, ${ours.queued} queued${ours.closedEarly ? `, ${ours.closedEarly} closed unanswered` : ''}.`,
       ],

@@ -1,5 +1,7 @@
 // Prints the top self-time frames of one or more V8 .cpuprofile files (as written by node --cpu-prof):
-//   node --import tsx bench/profile-top.ts /tmp/prof/*.cpuprofile [--top 25]
+//   node --import tsx bench/profile-top.ts /tmp/prof/*.cpuprofile [--top 25] [--inclusive name,name]
+// --inclusive also prints, for each function named, the time spent in it and everything it called (a frame
+// resumed after an await counts from its resumption: CPU time of its synchronous stretches).
 // Frames are grouped by function, file and line; "(garbage collector)", "(program)" and "(idle)" stay as V8 names them.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -8,6 +10,7 @@ interface Node {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 interface Profile {
   nodes: Node[];
@@ -20,7 +23,32 @@ interface Profile {
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
-const files = args.filter((a, i) => !a.startsWith('--') && (topAt < 0 || i !== topAt + 1));
+const incAt = args.indexOf('--inclusive');
+const inclusive = incAt >= 0 ? args[incAt + 1].split(',') : [];
+const files = args.filter((a, i) => !a.startsWith('--') && (topAt < 0 || i !== topAt + 1) && (incAt < 0 || i !== incAt + 1));
+
+/** Time in each named function's subtree, counting a function nested in itself once. */
+function inclusiveTimes(p: Profile, names: string[]): Map<string, number> {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i + 1] ?? 0));
+  const out = new Map<string, number>(names.map((n) => [n, 0]));
+  const root = p.nodes[0];
+  const walk = (n: Node, open: Set<string>) => {
+    const name = n.callFrame.functionName;
+    const t = selfUs.get(n.id) ?? 0;
+    for (const o of open) out.set(o, out.get(o)! + t);
+    const entering = out.has(name) && !open.has(name);
+    if (entering) {
+      out.set(name, out.get(name)! + t);
+      open.add(name);
+    }
+    for (const c of n.children ?? []) walk(byId.get(c)!, open);
+    if (entering) open.delete(name);
+  };
+  walk(root, new Set());
+  return out;
+}
 
 for (const file of files) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
@@ -43,4 +71,8 @@ for (const file of files) {
   process.stdout.write(`\n${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (shares below are of busy time)\n`);
   const rows = [...self.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top);
   for (const [k, us] of rows) process.stdout.write(`${((100 * us) / busy).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}\n`);
+  if (inclusive.length > 0) {
+    process.stdout.write('inclusive (the function and what it called):\n');
+    for (const [k, us] of inclusiveTimes(p, inclusive)) process.stdout.write(`${((100 * us) / busy).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}\n`);
+  }
 }

@@ -32,9 +32,9 @@ const SATURATION_S = 4;
 const WINDOW = Number(process.env.BENCH_RELAY_WINDOW ?? 4);
 const STORAGE_S = 2;
 // A plain chat line (about 90 characters), in the typed frame with a client_id that retrying clients send.
-const TEXT = 'Hello, my order arrived yesterday but the blue kettle has a cracked lid. Can you help me?';
+export const TEXT = 'Hello, my order arrived yesterday but the blue kettle has a cracked lid. Can you help me?';
 
-class Lane {
+export class Lane {
   sendAt: number[] = [];
   next = 0;
   received = 0;
@@ -55,7 +55,7 @@ class Lane {
 
 type OnRep = (lane: Lane, n: number, now: number) => void;
 
-class Target {
+export class Target {
   onRep: OnRep = () => undefined;
   constructor(
     readonly label: string,
@@ -96,7 +96,7 @@ class Target {
   }
 }
 
-interface PacedRound {
+export interface PacedRound {
   latencies: number[];
   sent: number;
   deliveredInTime: boolean;
@@ -104,7 +104,7 @@ interface PacedRound {
 }
 
 /** Each conversation sends `rate` msg/s, spread evenly over the period; latency counts after the warm-up. */
-async function paced(t: Target, rate: number, seconds: number): Promise<PacedRound> {
+export async function paced(t: Target, rate: number, seconds: number): Promise<PacedRound> {
   const latencies: number[] = [];
   const start = performance.now();
   const measureFrom = start + WARMUP_S * 1000;

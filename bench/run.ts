@@ -14,10 +14,11 @@ const BENCHES: Record<string, { file: string; limitS: number }> = {
   relay: { file: './relay.ts', limitS: 150 },
   drain: { file: './drain.ts', limitS: 150 },
   connect: { file: './connect.ts', limitS: 150 },
-  idle: { file: './idle.ts', limitS: 200 },
+  idle: { file: './idle.ts', limitS: 300 },
   synchronous: { file: './synchronous.ts', limitS: 120 },
   tokens: { file: './tokens.ts', limitS: 60 },
   'queue-scale': { file: './queue-scale.ts', limitS: 900 },
+  scaled: { file: './scaled.ts', limitS: 360 },
 };
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));

@@ -9,6 +9,7 @@ import { TokenService } from '../../src/auth/tokens.ts';
 import { BENCH_SECRET } from './procs.ts';
 import { uuidv7 } from '../../src/store/uuid.ts';
 import { canonicalUsername } from '../../src/domain/usernames.ts';
+import type { SqlStore } from '../../src/store/sql-store.ts';
 
 export const BENCH_PASSWORD = 'pw-123456';
 
@@ -33,9 +34,19 @@ export interface Seeded {
   seconds: number;
 }
 
-export async function seed(dataDir: string, opts: { customers: number; repCapacities: number[]; prefix?: string }): Promise<Seeded> {
+export interface SeedOptions {
+  customers: number;
+  repCapacities: number[];
+  prefix?: string;
+}
+
+export async function seed(dataDir: string, opts: SeedOptions): Promise<Seeded> {
+  return seedStore(await openSqlite({ file: join(dataDir, 'switchboard.sqlite3') }), opts);
+}
+
+/** Seeds through an opened store (SQLite or PostgreSQL) and closes it. */
+export async function seedStore(store: SqlStore, opts: SeedOptions): Promise<Seeded> {
   const started = Date.now();
-  const store = await openSqlite({ file: join(dataDir, 'switchboard.sqlite3') });
   const tokens = new TokenService(BENCH_SECRET, 3600, 3600);
   const passwordHash = await hashPassword(BENCH_PASSWORD);
   const prefix = opts.prefix ?? 'b';

@@ -8,8 +8,11 @@ import type { RepSlot } from '../domain/policy.ts';
 /** Runs routing transitions of this process one at a time; across instances the store decides. */
 export class SerialLock {
   private tail: Promise<unknown> = Promise.resolve();
+  /** How many runs were ever queued: work that joins a queued run may do so only while this is unchanged. */
+  queuedRuns = 0;
 
   run<T>(fn: () => Promise<T>): Promise<T> {
+    this.queuedRuns++;
     const result = this.tail.then(fn, fn);
     this.tail = result.catch(() => undefined);
     return result;

@@ -29,40 +29,156 @@ export interface EnqueueOptions {
  * docs/architecture.md.)
  */
 export function enqueueConversation(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
-  return ctx.lock.run(async () => {
-    let proposals: Proposal[] = [];
-    let routed = false;
-    let queued: Conversation | undefined;
+  let batch = batches.get(ctx);
+  if (!batch) batches.set(ctx, (batch = new EnqueueBatch(ctx)));
+  return batch.add(conversationId, opts);
+}
+
+interface Pending {
+  conversationId: string;
+  opts: EnqueueOptions;
+  resolve: (out: EnqueueOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+const batches = new WeakMap<ServiceContext, EnqueueBatch>();
+
+/**
+ * Enqueues that arrive while the previous batch holds the routing lock (a connect storm) share one store
+ * transaction, in arrival order: one commit instead of one each, which is most of an enqueue's cost. Each
+ * is still the store's conditional transition, and the router still receives them inside the transaction,
+ * in queue_seq order. A lone enqueue takes the single path, unchanged.
+ */
+class EnqueueBatch {
+  /** The batch waiting for the lock, and the lock's count of queued runs just after it was queued. */
+  private pending: Pending[] | undefined;
+  private queuedAt = -1;
+
+  constructor(private readonly ctx: ServiceContext) {}
+
+  add(conversationId: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
+    return new Promise((resolve, reject) => {
+      const item = { conversationId, opts, resolve, reject };
+      // Joins the waiting batch only if nothing else took the lock's queue since: work queued before this
+      // enqueue (an abandon of the same conversation, say) still runs before it.
+      if (this.pending && this.ctx.lock.queuedRuns === this.queuedAt) {
+        this.pending.push(item);
+        return;
+      }
+      const items: Pending[] = [item];
+      this.pending = items;
+      this.ctx.lock
+        .run(async () => {
+          if (this.pending === items) this.pending = undefined;
+          if (items.length === 1) await enqueueOne(this.ctx, conversationId, opts).then(resolve, reject);
+          else await enqueueMany(this.ctx, items);
+        })
+        .catch((err) => {
+          for (const i of items) i.reject(err);
+        });
+      this.queuedAt = this.ctx.lock.queuedRuns;
+    });
+  }
+}
+
+async function enqueueOne(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
+  let proposals: Proposal[] = [];
+  let routed = false;
+  let queued: Conversation | undefined;
+  try {
+    queued = await ctx.store.enqueue(conversationId, ctx.now(), async (c) => {
+      proposals = await ctx.router.enqueueAndDispatch(entryOf(c));
+      routed = true;
+    });
+  } catch (err) {
+    const current = await ctx.store.getConversation(conversationId).catch(() => undefined);
+    if (current?.status !== 'queued') {
+      if (routed) await unroute(ctx, conversationId, proposals);
+      throw err;
+    }
+    queued = current;
+  }
+  if (!queued) return notQueued(ctx, conversationId, opts);
+  const done = await assignProposals(ctx, proposals);
+  const mine = done.find((d) => d.conversation.id === conversationId);
+  if (!mine) {
+    await tellQueued(ctx, conversationId, queued, opts);
+    await ctx.publish({ kind: 'queue_changed' });
+  }
+  return { conversation: mine ? mine.conversation : queued, assigned: mine !== undefined };
+}
+
+/** enqueueOne for several, with one transaction; each caller gets the outcome (or error) it would have got. */
+async function enqueueMany(ctx: ServiceContext, items: Pending[]): Promise<void> {
+  const proposals = new Map<string, Proposal[]>();
+  let results: Array<Conversation | undefined | Error>;
+  try {
+    results = await ctx.store.enqueueMany(
+      items.map((i) => i.conversationId),
+      ctx.now(),
+      async (queued) => {
+        for (const c of queued) proposals.set(c.id, await ctx.router.enqueueAndDispatch(entryOf(c)));
+      },
+    );
+  } catch (err) {
+    // As for one: a conversation the store has queued after all is routed; one it has not leaves the router.
+    results = [];
+    for (const item of items) {
+      const current = await ctx.store.getConversation(item.conversationId).catch(() => undefined);
+      if (current?.status === 'queued') {
+        results.push(current);
+        continue;
+      }
+      const routed = proposals.get(item.conversationId);
+      if (routed) {
+        proposals.delete(item.conversationId);
+        await unroute(ctx, item.conversationId, routed);
+      }
+      results.push(err as Error);
+    }
+  }
+  let done: Awaited<ReturnType<typeof assignProposals>>;
+  try {
+    done = await assignProposals(ctx, [...proposals.values()].flat());
+  } catch (err) {
+    for (const item of items) item.reject(err);
+    return;
+  }
+  let waiting = false;
+  for (const [k, item] of items.entries()) {
+    const queued = results[k];
     try {
-      queued = await ctx.store.enqueue(conversationId, ctx.now(), async (c) => {
-        proposals = await ctx.router.enqueueAndDispatch(entryOf(c));
-        routed = true;
-      });
+      if (queued instanceof Error) throw queued;
+      if (!queued) {
+        item.resolve(await notQueued(ctx, item.conversationId, item.opts));
+        continue;
+      }
+      const mine = done.find((d) => d.conversation.id === item.conversationId);
+      if (!mine) {
+        waiting = true;
+        await tellQueued(ctx, item.conversationId, queued, item.opts);
+      }
+      item.resolve({ conversation: mine ? mine.conversation : queued, assigned: mine !== undefined });
     } catch (err) {
-      const current = await ctx.store.getConversation(conversationId).catch(() => undefined);
-      if (current?.status !== 'queued') {
-        if (routed) await unroute(ctx, conversationId, proposals);
-        throw err;
-      }
-      queued = current;
+      item.reject(err);
     }
-    if (!queued) {
-      const current = await ctx.store.getConversation(conversationId);
-      if (!current) throw notFound();
-      if (opts.strict) throw conflict(`Cannot queue a conversation that is ${current.status}.`, 'illegal_transition');
-      return { conversation: current, assigned: current.status === 'assigned' };
-    }
-    const done = await assignProposals(ctx, proposals);
-    const mine = done.find((d) => d.conversation.id === conversationId);
-    if (!mine) {
-      if (opts.onQueued) {
-        const position = await ctx.router.position(conversationId);
-        if (position > 0) opts.onQueued(position, opts.estimate ? await opts.estimate(position) : 0, queued.version);
-      }
-      await ctx.publish({ kind: 'queue_changed' });
-    }
-    return { conversation: mine ? mine.conversation : queued, assigned: mine !== undefined };
-  });
+  }
+  if (waiting) await ctx.publish({ kind: 'queue_changed' }).catch((err) => ctx.reportError(err, 'publishing queue_changed failed'));
+}
+
+/** Already queued or assigned (or missing): what the caller learns instead. */
+async function notQueued(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
+  const current = await ctx.store.getConversation(conversationId);
+  if (!current) throw notFound();
+  if (opts.strict) throw conflict(`Cannot queue a conversation that is ${current.status}.`, 'illegal_transition');
+  return { conversation: current, assigned: current.status === 'assigned' };
+}
+
+/** Under the routing lock: the `queued` frame with its place goes out before any later `assigned`. */
+async function tellQueued(ctx: ServiceContext, conversationId: string, queued: Conversation, opts: EnqueueOptions): Promise<void> {
+  if (!opts.onQueued) return;
+  const position = await ctx.router.position(conversationId);
+  if (position > 0) opts.onQueued(position, opts.estimate ? await opts.estimate(position) : 0, queued.version);
 }
 
 /** The router took an entry whose COMMIT failed: the store refuses its proposals, and the entry goes. */

@@ -194,6 +194,12 @@ export interface Store {
    * the router receives entries in queue_seq order across instances.
    */
   enqueue(conversationId: string, now: number, beforeCommit?: (queued: Conversation) => Promise<void>): Promise<Conversation | undefined>;
+  /**
+   * enqueue() for several conversations in one transaction (one commit), in the order given: each is the same
+   * conditional transition (a refused one changes nothing and is undefined in the result) and takes the next
+   * queue_seq. `beforeCommit` gets the ones that were queued, in queue_seq order.
+   */
+  enqueueMany(conversationIds: readonly string[], now: number, beforeCommit?: (queued: Conversation[]) => Promise<void>): Promise<Array<Conversation | undefined>>;
   assign(conversationId: string, repId: number, now: number): Promise<AssignResult>;
   /**
    * assigned (to fromRepId) -> queued at its original queue_seq; the rep's load drops. With `unopenedSince`,

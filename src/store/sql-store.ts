@@ -57,6 +57,41 @@ export class SqlStore extends SqlConversationStore implements Store {
     });
   }
 
+  async enqueueMany(conversationIds: readonly string[], now: number, beforeCommit?: (queued: Conversation[]) => Promise<void>) {
+    return this.db.transaction().execute(async (trx) => {
+      const out: Array<Conversation | undefined> = [];
+      for (const conversationId of conversationIds) {
+        const current = await trx.selectFrom('conversations').select(['status']).where('id', '=', conversationId).executeTakeFirst();
+        if (!current || (current.status !== 'new' && current.status !== 'abandoned')) {
+          out.push(undefined);
+          continue;
+        }
+        // As in enqueue(): a conversation that moved since the read gives its queue_seq back.
+        await sql`savepoint enqueue_one`.execute(trx);
+        const seq = await trx.updateTable('counters').set({ value: sql`value + 1` }).where('name', '=', 'queue_seq').returning('value').executeTakeFirstOrThrow();
+        const row = await trx
+          .updateTable('conversations')
+          .set({ status: 'queued', queue_seq: Number(seq.value), queued_at: now, rep_id: null, version: sql`version + 1` })
+          .where('id', '=', conversationId)
+          .where('status', 'in', ['new', 'abandoned'])
+          .returningAll()
+          .executeTakeFirst();
+        if (!row) {
+          await sql`rollback to savepoint enqueue_one`.execute(trx);
+          await sql`release savepoint enqueue_one`.execute(trx);
+          out.push(undefined);
+          continue;
+        }
+        await this.event(trx, conversationId, 'queued', null, now);
+        await sql`release savepoint enqueue_one`.execute(trx);
+        out.push(toConversation(row));
+      }
+      const queued = out.filter((c): c is Conversation => c !== undefined);
+      if (beforeCommit && queued.length > 0) await beforeCommit(queued);
+      return out;
+    });
+  }
+
   private async takeSlot(trx: Transaction<Database>, repId: number, now: number) {
     return trx
       .updateTable('rep_profiles')

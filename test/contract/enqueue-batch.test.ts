@@ -1,0 +1,184 @@
+// Enqueues that arrive together (a connect storm) share one store transaction: each is still the store's
+// conditional transition, the router gets them in queue_seq order inside the transaction, every caller gets
+// the outcome a lone enqueue would have given, and a failed COMMIT leaves nothing in the router.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPostgres, openSqlite } from '../../src/store/open.ts';
+import type { SqlStore } from '../../src/store/sql-store.ts';
+import type { Store } from '../../src/store/port.ts';
+import { MemoryRouter } from '../../src/routing/memory-router.ts';
+import { RedisRouter } from '../../src/routing/redis/redis-router.ts';
+import type { Router, QueueEntry } from '../../src/routing/port.ts';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { ServiceContext } from '../../src/services/context.ts';
+import { enqueueConversation } from '../../src/services/enqueue.ts';
+import { registerRep } from '../../src/services/reps.ts';
+import { routingDrift } from '../../src/services/reconcile.ts';
+import { createTempDatabase, requirePostgres } from '../helpers/pg.ts';
+import { connectRedis, requireRedis, uniquePrefix } from '../helpers/redis.ts';
+import { faulty } from '../helpers/faults.ts';
+
+const pgSkip = await requirePostgres();
+const redisSkip = await requireRedis();
+const redis = redisSkip ? undefined : connectRedis();
+if (redis) await redis.connect();
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  redis?.disconnect();
+});
+
+interface Mode {
+  name: string;
+  skip: string | false;
+  store(): Promise<SqlStore>;
+  router(store: Store): Router;
+}
+
+const modes: Mode[] = [
+  {
+    name: 'SQLite + memory router',
+    skip: false,
+    async store() {
+      const dir = mkdtempSync(join(tmpdir(), 'sb-enqbatch-'));
+      const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
+      cleanups.push(async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      return store;
+    },
+    router: () => new MemoryRouter(),
+  },
+  {
+    name: 'PostgreSQL + Redis router',
+    skip: pgSkip || redisSkip,
+    async store() {
+      const db = await createTempDatabase('sbenqbatch');
+      const store = await openPostgres({ url: db.url, poolSize: 4 });
+      cleanups.push(async () => {
+        await store.close();
+        await db.drop();
+      });
+      return store;
+    },
+    router(store) {
+      const router = new RedisRouter(redis!, { prefix: uniquePrefix('sbtest-enqbatch'), hashTag: 'sb', snapshot: () => store.routingSnapshot(), rebuildPollMs: 5 });
+      cleanups.push(() => router.destroy());
+      return router;
+    },
+  },
+];
+
+const PW = 'scrypt$16384$8$1$x$y';
+let n = 0;
+const user = (p: string) => ({ username: `${p}${n++}`, email: '', firstName: '', lastName: '', passwordHash: PW });
+
+async function world(mode: Mode) {
+  const real = await mode.store();
+  const store = faulty<Store>(real);
+  const router = faulty<Router>(mode.router(real));
+  const ctx = new ServiceContext(store.proxy, router.proxy, new MemoryBus());
+  await router.proxy.rebuild(await real.routingSnapshot());
+  const rep = async (capacity: number) => {
+    const r = (await real.createRep(user('r'), capacity)).profile;
+    await registerRep(ctx, r);
+    return r;
+  };
+  const conversation = async () => {
+    const c = (await real.createCustomer(user('c'), 1)).profile;
+    return real.createConversation(c.id, Date.now());
+  };
+  const drift = async () => [...routingDrift(await real.routingSnapshot(), await router.proxy.inspect())];
+  return { real, store, router, ctx, rep, conversation, drift };
+}
+
+for (const mode of modes) {
+  describe(`enqueue batches on ${mode.name}`, { skip: mode.skip }, () => {
+    it('serves enqueues that arrive together in one transaction, in arrival order, each with its own outcome', async () => {
+      const w = await world(mode);
+      await w.rep(2);
+      const convs = await Promise.all(Array.from({ length: 6 }, () => w.conversation()));
+      const batches: string[][] = [];
+      w.store.on('enqueueMany', (real, ids, now, beforeCommit) => {
+        batches.push([...ids]);
+        return real(ids, now, beforeCommit);
+      });
+      const routed: QueueEntry[] = [];
+      w.router.on('enqueueAndDispatch', (real, entry) => {
+        routed.push(entry);
+        return real(entry);
+      });
+      const positions = new Map<string, number>();
+      // A second tab of the first conversation in the same batch: it is queued once.
+      const ids = [...convs.map((c) => c.id), convs[0].id];
+      const outcomes = await Promise.all(ids.map((id) => enqueueConversation(w.ctx, id, { onQueued: (p) => positions.set(id, p) })));
+      assert.ok(batches.some((b) => b.length > 1), `no enqueue shared a transaction: ${JSON.stringify(batches.map((b) => b.length))}`);
+      assert.deepEqual(
+        routed.map((e) => e.conversationId),
+        convs.map((c) => c.id),
+        'the router got the entries in arrival order, once each',
+      );
+      const seqs = routed.map((e) => e.queueSeq);
+      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'queue_seq follows arrival order');
+      assert.equal(new Set(seqs).size, seqs.length);
+      // The rep has 2 slots: the first two are assigned, the other four wait at places 1..4.
+      assert.deepEqual(
+        outcomes.slice(0, 6).map((o) => o.assigned),
+        [true, true, false, false, false, false],
+      );
+      assert.deepEqual(
+        convs.slice(2).map((c) => positions.get(c.id)),
+        [1, 2, 3, 4],
+      );
+      assert.equal(outcomes[6].conversation.id, convs[0].id);
+      assert.equal(outcomes[6].conversation.status, 'assigned');
+      for (const [k, c] of convs.entries()) assert.equal((await w.real.getConversation(c.id))?.status, k < 2 ? 'assigned' : 'queued');
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('leaves nothing in the router when a batch COMMIT fails, and every caller hears the error', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      const convs = await Promise.all(Array.from({ length: 4 }, () => w.conversation()));
+      let batched = 0;
+      w.store.on('enqueueMany', (real, ids, now, beforeCommit) => {
+        batched++;
+        return real(ids, now, async (queued) => {
+          if (beforeCommit) await beforeCommit(queued);
+          throw new Error('injected: COMMIT failed');
+        });
+      });
+      w.store.on('enqueue', (real, id, now, beforeCommit) =>
+        real(id, now, async (queued) => {
+          if (beforeCommit) await beforeCommit(queued);
+          throw new Error('injected: COMMIT failed');
+        }),
+      );
+      const results = await Promise.allSettled(convs.map((c) => enqueueConversation(w.ctx, c.id)));
+      assert.ok(batched > 0, 'no batch was tried');
+      assert.deepEqual(
+        results.map((r) => r.status),
+        convs.map(() => 'rejected'),
+      );
+      for (const c of convs) assert.equal((await w.real.getConversation(c.id))?.status, 'new');
+      assert.deepEqual((await w.router.proxy.inspect()).queued, [], 'the router holds conversations the store has as new');
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('keeps work queued before an enqueue ahead of it: a later enqueue does not join an earlier batch past it', async () => {
+      const w = await world(mode);
+      const a = await w.conversation();
+      const b = await w.conversation();
+      const order: string[] = [];
+      const first = enqueueConversation(w.ctx, a.id).then(() => order.push('enqueue a'));
+      const between = w.ctx.lock.run(async () => void order.push('other work'));
+      const second = enqueueConversation(w.ctx, b.id).then(() => order.push('enqueue b'));
+      await Promise.all([first, between, second]);
+      assert.deepEqual(order, ['enqueue a', 'other work', 'enqueue b']);
+    });
+  });
+}
