@@ -2,17 +2,13 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Limits } from '../../src/limits/port.ts';
+import { eventually as waitUntil } from '../helpers/wait.ts';
 
 export type LimitsFactory = () => Promise<{ limits: Limits; cleanup(): Promise<void> }>;
 
 /** Bounded wait for a condition that depends on time passing (a lease or a window ending). */
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`${what} did not happen within ${timeoutMs} ms`);
+  await waitUntil(check, { timeoutMs, intervalMs: 20, what });
 }
 
 export function limitsContract(name: string, factory: LimitsFactory, skip: string | false = false): void {

@@ -220,6 +220,8 @@ for (const mode of modes) {
         aWasRouted = (await w.router.proxy.inspect()).queued.includes(a.id);
         return c;
       });
+      // Proving that it waits takes time: half a second in which it must not finish (a slow machine can only
+      // hide a failure here, never invent one). The timeout is the expected outcome.
       await until(() => done, 'a later enqueue while the router stalls', 500).catch(() => undefined);
       assert.equal(done, false, 'a later queue_seq was handed out while an earlier one was not yet in the router');
       gate.open();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type TestSocket } from '../helpers/client.ts';
+import { eventually } from '../helpers/wait.ts';
 
 async function ready(s: TestSocket): Promise<void> {
   await s.opened;
@@ -15,12 +16,7 @@ async function ready(s: TestSocket): Promise<void> {
 
 /** Bounded wait for a condition another actor brings about. */
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`${what} did not happen within ${timeoutMs} ms`);
+  await eventually(check, { timeoutMs, what });
 }
 
 describe('sockets and messages per user', () => {
@@ -261,11 +257,18 @@ describe('chats a rep never opens', () => {
     assert.ok(second);
     const r = connect(server.wsUrl, chatPath(conv), { token: busy.access });
     await ready(r);
-    // Several sweeps go by (each at most ACCEPT_TIMEOUT_MS / 4 apart): the chat stays with the rep who opened it.
-    await new Promise((res) => setTimeout(res, 5000));
+    // The marker: a chat assigned after this one to a rep who never opens it. Its requeue comes from a sweep
+    // that looked at every unopened chat assigned before it (oldest first), this one included.
+    const other = await registerCustomer(server.url);
+    const otherWs = connect(server.wsUrl, chatPath(await openConversation(server.url, other)), { token: other.access });
+    await otherWs.waitType('queued');
+    const lazy = await registerRep(server.url, 1);
+    assert.equal((await otherWs.next('assigned')).rep.username, lazy.username);
+    await otherWs.next('queued', 10_000);
+    assert.deepEqual(await c.settle(second), [], 'the opened chat heard nothing more');
     const still = await http(server.url, 'GET', `/api/conversations/${conv}/`, { token: cust.access });
     assert.equal(still.body.status, 'assigned');
     assert.equal(c.ofType('queued').length, 1);
-    for (const s of [c, r]) s.close();
+    for (const s of [c, r, otherWs]) s.close();
   });
 });

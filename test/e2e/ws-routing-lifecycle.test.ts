@@ -35,7 +35,8 @@ describe('routing lifecycle', () => {
     // The rep's agent socket goes away for longer than the grace period: its chat goes back to the queue.
     agent.close();
     await agent.waitClose();
-    const requeued = await a.ws.waitType('queued', 3000);
+    // Within 1 s after the 300 ms grace, checked with a bound 400 ms past that promise.
+    const requeued = await a.ws.waitType('queued', 300 + 1000 + 400);
     assert.equal(requeued.position, 1);
     const me = await http(server.url, 'GET', '/api/reps/me/', { token: rep.access });
     assert.equal(me.body.status, 'offline');
@@ -111,7 +112,7 @@ describe('routing lifecycle', () => {
     w1.ws.close();
     await w1.ws.waitClose();
     await eventually(async () => (await http(server.url, 'GET', `/api/conversations/${w1.conv}/`, { token: w1.cust.access })).body.status === 'abandoned', {
-      timeoutMs: 3000,
+      timeoutMs: 300 + 1000 + 400, // within 1 s after the 300 ms grace, and 400 ms of slack
       what: 'abandoned',
     });
     const q = await http(server.url, 'GET', '/api/queue/', { token: w2.cust.access });

@@ -1,5 +1,6 @@
 // Fault-injection seams for liveness tests: a store or router whose chosen methods throw, pause at a gate,
 // or run extra steps; everything else goes straight to the real adapter.
+import { eventually } from './wait.ts';
 
 /** A point where a call waits until the test opens it; `reached` resolves when the first caller arrives. */
 export class Gate {
@@ -47,9 +48,5 @@ export function faulty<T extends object>(target: T): { proxy: T; on<K extends ke
 
 /** Waits for a condition with a bound (never a timing assertion: the bound only turns a hang into a failure). */
 export async function until(check: () => boolean | Promise<boolean>, what: string, boundMs = 5000): Promise<void> {
-  const deadline = Date.now() + boundMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await eventually(check, { timeoutMs: boundMs, intervalMs: 5, what });
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './processes.ts';
+import { eventually } from './wait.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const NGINX_CONF = join(ROOT, 'deploy', 'nginx.conf');
@@ -66,16 +67,13 @@ export async function startNginx(upstreams: string[]): Promise<RunningNginx> {
   proc.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await fetch(`${url}/healthz`);
-      break;
-    } catch {
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  await eventually(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+      return (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).status > 0;
+    },
+    { timeoutMs: 10_000, intervalMs: 50, what: 'nginx answering /healthz' },
+  );
   return {
     url,
     wsUrl: `ws://127.0.0.1:${port}`,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { freePort } from './processes.ts';
+import { eventually } from './wait.ts';
 
 export interface ThrowawayCluster {
   nodes: Array<{ host: string; port: number }>;
@@ -26,17 +27,7 @@ function run(cmd: string, args: string[]): Promise<string> {
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not ready within ${timeoutMs} ms${last ? `: ${(last as Error).message}` : ''}`);
+  await eventually(check, { timeoutMs, intervalMs: 100, what: `${what} ready` });
 }
 
 export async function startRedisCluster(): Promise<ThrowawayCluster> {
