@@ -144,97 +144,123 @@ describe('agent console resilience', { skip: missing }, () => {
     }
   });
 
-  describe('on one server', () => {
-    let server: TestServer;
-    before(async () => {
-      // A short access token: the console must refresh it (every second here) to keep working.
-      server = await startServer({ env: { ACCESS_TTL_S: '3' } });
+  // A server per case: chats left with one case's rep would be requeued to the next case's rep after the grace.
+  let server: TestServer | undefined;
+  const fresh = async (env: Record<string, string> = {}) => {
+    await server?.stop({ wipe: true });
+    server = await startServer({ env });
+    return server;
+  };
+  after(async () => server?.stop({ wipe: true }));
+
+  test('while its tab is hidden, a new chat and a new message update the title and raise a notification', async () => {
+    const server = await fresh();
+    const rep = await registerRep(server.url, 2);
+    const { context, page } = await newPage(browser, undefined, { permissions: ['notifications'] });
+    await context.addInitScript(NOTIFICATION_SPY);
+    await signIn(page, `${server.url}/agent/`, rep.username, PW);
+    await page.getByTestId('chat-list').waitFor();
+    const notes = () => page.evaluate(() => (window as any).__notifications as Array<{ title: string; body?: string }>);
+    assert.equal(await page.evaluate(() => Notification.permission), 'granted');
+
+    // In the foreground: the chat and its message show, with no alert.
+    const c1 = await registerCustomer(server.url);
+    const conv1 = await openConversation(server.url, c1);
+    const s1 = connect(server.wsUrl, chatPath(conv1), { token: c1.access });
+    await s1.waitType('assigned');
+    s1.send({ type: 'message', text: 'seen in the foreground', client_id: 'f1' });
+    await seeMessage(page, 'seen in the foreground');
+    assert.equal(await page.title(), TITLE);
+    assert.deepEqual(await notes(), []);
+
+    await setHidden(page, true);
+    const c2 = await registerCustomer(server.url);
+    const conv2 = await openConversation(server.url, c2);
+    const s2 = connect(server.wsUrl, chatPath(conv2), { token: c2.access });
+    await s2.waitType('assigned');
+    await page.waitForFunction((t) => document.title === `(1) ${t}`, TITLE);
+    assert.deepEqual(await notes(), [{ title: 'Switchboard', body: `New chat with ${c2.username}` }]);
+
+    s1.send({ type: 'message', text: 'are you still there?', client_id: 'f2' });
+    await page.waitForFunction((t) => document.title === `(2) ${t}`, TITLE);
+    assert.deepEqual((await notes())[1], { title: 'Switchboard', body: `${c1.username}: are you still there?` });
+  // The unread count is read out with its meaning, not as a bare number.
+  await page.getByRole('button', { name: `${c1.username} 1 unread` }).waitFor();
+    assert.equal((await notes()).length, 2);
+
+    // Back in front: the count goes.
+    await setHidden(page, false);
+    await page.waitForFunction((t) => document.title === t, TITLE);
+    for (const s of [s1, s2]) s.close();
+    await context.close();
+  });
+
+  test('refreshes its access token before expiry and keeps working past it; signing out leaves no storage behind', async () => {
+    // A short access token: the console must refresh it (every second here) to keep working.
+    const server = await fresh({ ACCESS_TTL_S: '3' });
+    const rep = await registerRep(server.url, 2);
+    const a = await agent(server.url, rep);
+    const unauthorized: string[] = [];
+    a.page.on('response', (res) => {
+      if (res.status() === 401) unauthorized.push(res.url());
     });
-    after(async () => server?.stop({ wipe: true }));
+    const stored = () => a.page.evaluate(() => JSON.parse(localStorage.getItem('sb.agent.tokens') ?? 'null') as { access: string; refresh: string } | null);
+    const expiry = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).exp * 1000;
+    const first = (await stored())!;
+    const firstExpiry = expiry(first.access);
+    // Waits for the clock, not for the page: until the first access token is well past its expiry.
+    await eventually(() => Date.now() > firstExpiry + 2000, { timeoutMs: 15_000, what: 'the first access token expired' });
 
-    test('while its tab is hidden, a new chat and a new message update the title and raise a notification', async () => {
-      const rep = await registerRep(server.url, 2);
-      const { context, page } = await newPage(browser, undefined, { permissions: ['notifications'] });
-      await context.addInitScript(NOTIFICATION_SPY);
-      await signIn(page, `${server.url}/agent/`, rep.username, PW);
-      await page.getByTestId('chat-list').waitFor();
-      const notes = () => page.evaluate(() => (window as any).__notifications as Array<{ title: string; body?: string }>);
-      assert.equal(await page.evaluate(() => Notification.permission), 'granted');
+    const now = (await stored())!;
+    assert.notEqual(now.access, first.access, 'a new access token');
+    assert.ok(expiry(now.access) > Date.now(), 'the stored token is alive');
+    // Still working, without a sign-in: a new chat arrives, and the rep answers and changes its status.
+    const cust = await registerCustomer(server.url);
+    const conv = await openConversation(server.url, cust);
+    const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
+    await c.waitType('assigned');
+    c.send({ type: 'message', text: 'late in the token', client_id: 't1' });
+    await seeMessage(a.page, 'late in the token');
+    await send(a.page, 'still here');
+    await c.waitFor((f) => f.type === 'message' && f.message === 'still here');
+    await a.page.getByLabel('Status').selectOption('away');
+    await eventually(async () => (await server.store.getRep(rep.id))?.status === 'away', { what: 'the status saved' });
+    assert.deepEqual(unauthorized, [], 'no request was refused for an expired token: it was refreshed before');
+    assert.equal(await a.page.getByLabel('Password').count(), 0, 'never asked to sign in again');
 
-      // In the foreground: the chat and its message show, with no alert.
-      const c1 = await registerCustomer(server.url);
-      const conv1 = await openConversation(server.url, c1);
-      const s1 = connect(server.wsUrl, chatPath(conv1), { token: c1.access });
-      await s1.waitType('assigned');
-      s1.send({ type: 'message', text: 'seen in the foreground', client_id: 'f1' });
-      await seeMessage(page, 'seen in the foreground');
-      assert.equal(await page.title(), TITLE);
-      assert.deepEqual(await notes(), []);
+    const last = (await stored())!;
+    await a.page.getByRole('button', { name: 'Sign out' }).click();
+    await a.page.getByLabel('Password').waitFor();
+    await eventually(async () => {
+      const left = await a.page.evaluate(() => ({ local: Object.keys(localStorage), session: Object.keys(sessionStorage) }));
+      assert.deepEqual(left, { local: [], session: [] });
+      return true;
+    }, { what: 'empty storage after sign-out' });
+    // The refresh token died with the sign-out.
+    assert.equal((await http(server.url, 'POST', '/auth/token/refresh/', { body: { refresh: last.refresh } })).status, 401);
+    c.close();
+    await a.context.close();
+  });
 
-      await setHidden(page, true);
-      const c2 = await registerCustomer(server.url);
-      const conv2 = await openConversation(server.url, c2);
-      const s2 = connect(server.wsUrl, chatPath(conv2), { token: c2.access });
-      await s2.waitType('assigned');
-      await page.waitForFunction((t) => document.title === `(1) ${t}`, TITLE);
-      assert.deepEqual(await notes(), [{ title: 'Switchboard', body: `New chat with ${c2.username}` }]);
-
-      s1.send({ type: 'message', text: 'are you still there?', client_id: 'f2' });
-      await page.waitForFunction((t) => document.title === `(2) ${t}`, TITLE);
-      assert.deepEqual((await notes())[1], { title: 'Switchboard', body: `${c1.username}: are you still there?` });
-      assert.equal((await notes()).length, 2);
-
-      // Back in front: the count goes.
-      await setHidden(page, false);
-      await page.waitForFunction((t) => document.title === t, TITLE);
-      for (const s of [s1, s2]) s.close();
-      await http(server.url, 'PATCH', '/api/reps/me/', { token: rep.access, body: { status: 'offline' } });
-      await context.close();
-    });
-
-    test('refreshes its access token before expiry and keeps working past it; signing out leaves no storage behind', async () => {
-      const rep = await registerRep(server.url, 2);
-      const a = await agent(server.url, rep);
-      const unauthorized: string[] = [];
-      a.page.on('response', (res) => {
-        if (res.status() === 401) unauthorized.push(res.url());
-      });
-      const stored = () => a.page.evaluate(() => JSON.parse(localStorage.getItem('sb.agent.tokens') ?? 'null') as { access: string; refresh: string } | null);
-      const expiry = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()).exp * 1000;
-      const first = (await stored())!;
-      const firstExpiry = expiry(first.access);
-      // Waits for the clock, not for the page: until the first access token is well past its expiry.
-      await eventually(() => Date.now() > firstExpiry + 2000, { timeoutMs: 15_000, what: 'the first access token expired' });
-
-      const now = (await stored())!;
-      assert.notEqual(now.access, first.access, 'a new access token');
-      assert.ok(expiry(now.access) > Date.now(), 'the stored token is alive');
-      // Still working, without a sign-in: a new chat arrives, and the rep answers and changes its status.
-      const cust = await registerCustomer(server.url);
-      const conv = await openConversation(server.url, cust);
-      const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
-      await c.waitType('assigned');
-      c.send({ type: 'message', text: 'late in the token', client_id: 't1' });
-      await seeMessage(a.page, 'late in the token');
-      await send(a.page, 'still here');
-      await c.waitFor((f) => f.type === 'message' && f.message === 'still here');
-      await a.page.getByLabel('Status').selectOption('away');
-      await eventually(async () => (await server.store.getRep(rep.id))?.status === 'away', { what: 'the status saved' });
-      assert.deepEqual(unauthorized, [], 'no request was refused for an expired token: it was refreshed before');
-      assert.equal(await a.page.getByLabel('Password').count(), 0, 'never asked to sign in again');
-
-      const last = (await stored())!;
-      await a.page.getByRole('button', { name: 'Sign out' }).click();
-      await a.page.getByLabel('Password').waitFor();
-      await eventually(async () => {
-        const left = await a.page.evaluate(() => ({ local: Object.keys(localStorage), session: Object.keys(sessionStorage) }));
-        assert.deepEqual(left, { local: [], session: [] });
-        return true;
-      }, { what: 'empty storage after sign-out' });
-      // The refresh token died with the sign-out.
-      assert.equal((await http(server.url, 'POST', '/auth/token/refresh/', { body: { refresh: last.refresh } })).status, 401);
-      c.close();
-      await a.context.close();
-    });
+  test('the tabs work from the keyboard: one tab stop, arrow keys switch, the panel follows', async () => {
+    const server = await fresh();
+    const { context, page } = await newPage(browser);
+    await page.goto(`${server.url}/agent/`);
+    const signInTab = page.getByRole('tab', { name: 'Sign in' });
+    const signUpTab = page.getByRole('tab', { name: 'Create an account' });
+    assert.deepEqual([await signInTab.getAttribute('tabindex'), await signUpTab.getAttribute('tabindex')], ['0', '-1']);
+    await signInTab.focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await signUpTab.getAttribute('aria-selected'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Create an account');
+    const panel = page.getByRole('tabpanel', { name: 'Create an account' });
+    await panel.getByLabel('Email').waitFor();
+    // Tab leaves the tab list for the panel's first field.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'rep-up-username');
+    await signUpTab.focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.getByRole('tabpanel', { name: 'Sign in' }).getByLabel('Password').waitFor();
+    await context.close();
   });
 });
