@@ -1,6 +1,7 @@
-// The agent console through the real UI in Chromium, when things go wrong or happen out of sight: a server
-// restart (close code 1012) with nothing lost or doubled, alerts while its tab is hidden, an access token
-// that expires under it, and a sign-out that leaves nothing behind. One browser, a context per actor.
+// The console through the real UI in Chromium, when things go wrong or happen out of sight: a server
+// restart (close code 1012) with nothing lost or doubled, alerts while the agent's tab is hidden, an access
+// token that expires under it, a sign-out that leaves nothing behind, a message left while nobody is
+// online, and the tabs from the keyboard. One browser, a context per actor.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.ts'
 import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
 import { killChild, spawnChild, type Child } from '../helpers/processes.ts';
 import { eventually } from '../helpers/wait.ts';
-import { chromiumMissing, countMessages, ensureWebBuilt, launchBrowser, newPage, seeMessage, send, signIn } from '../helpers/browser.ts';
+import { chromiumMissing, countMessages, ensureWebBuilt, launchBrowser, newPage, PHONE, seeMessage, send, signIn } from '../helpers/browser.ts';
 
 // The page's globals, for the functions that run inside it (the test project has no DOM types).
 declare const document: any, window: any, localStorage: any, sessionStorage: any, Notification: any;
@@ -262,5 +263,33 @@ describe('agent console resilience', { skip: missing }, () => {
     await page.keyboard.press('ArrowLeft');
     await page.getByRole('tabpanel', { name: 'Sign in' }).getByLabel('Password').waitFor();
     await context.close();
+  });
+
+  test('with nobody online the widget says so and takes a message, which the rep who comes online answers', async () => {
+    const server = await fresh();
+    const rep = await registerRep(server.url, 2);
+    assert.equal((await http(server.url, 'PATCH', '/api/reps/me/', { token: rep.access, body: { status: 'offline' } })).status, 200);
+    const cust = await registerCustomer(server.url);
+    const c = await newPage(browser, PHONE);
+    await signIn(c.page, `${server.url}/chat/`, cust.username, PW);
+    await c.page.getByTestId('no-rep').waitFor();
+    await c.page.getByRole('button', { name: 'Leave a message' }).click();
+    await c.page.getByText('No rep is online. Write your message').waitFor();
+    await send(c.page, 'Please call me about my invoice');
+    await c.page.getByText('Your message is saved. A rep will answer here when they come online.').waitFor();
+    await seeMessage(c.page, 'Please call me about my invoice');
+
+    const a = await agent(server.url, rep);
+    await a.page.getByLabel('Status').selectOption('online');
+    await seeMessage(a.page, 'Please call me about my invoice');
+    await send(a.page, 'Calling you in five minutes');
+    await seeMessage(c.page, 'Calling you in five minutes');
+    await c.page.getByText('You are chatting with').waitFor();
+    for (const t of ['Please call me about my invoice', 'Calling you in five minutes']) {
+      assert.equal(await countMessages(c.page, t), 1, `the widget shows "${t}" once`);
+      assert.equal(await countMessages(a.page, t), 1, `the console shows "${t}" once`);
+    }
+    await a.context.close();
+    await c.context.close();
   });
 });
