@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startServer, TEST_SECRET, type TestServer } from '../helpers/server.ts';
-import { chatPath, connect, http, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
+import { chatPath, connect, http, login, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
 import { killChild, spawnChild, type Child } from '../helpers/processes.ts';
 import { eventually } from '../helpers/wait.ts';
 import { chromiumMissing, countMessages, ensureWebBuilt, launchBrowser, newPage, PHONE, seeMessage, send, signIn } from '../helpers/browser.ts';
@@ -198,7 +198,7 @@ describe('agent console resilience', { skip: missing }, () => {
 
   test('refreshes its access token before expiry and keeps working past it; signing out leaves no storage behind', async () => {
     // A short access token: the console must refresh it (every second here) to keep working.
-    const server = await fresh({ ACCESS_TTL_S: '3' });
+    const server = await fresh({ ACCESS_TTL_S: '5' });
     const rep = await registerRep(server.url, 2);
     const a = await agent(server.url, rep);
     const unauthorized: string[] = [];
@@ -216,7 +216,9 @@ describe('agent console resilience', { skip: missing }, () => {
     assert.notEqual(now.access, first.access, 'a new access token');
     assert.ok(expiry(now.access) > Date.now(), 'the stored token is alive');
     // Still working, without a sign-in: a new chat arrives, and the rep answers and changes its status.
-    const cust = await registerCustomer(server.url);
+    // The test's own customer has short tokens too: a fresh one for the two calls that need it.
+    const registered = await registerCustomer(server.url);
+    const cust = { ...registered, ...(await login(server.url, registered.username, PW)) };
     const conv = await openConversation(server.url, cust);
     const c = connect(server.wsUrl, chatPath(conv), { token: cust.access });
     await c.waitType('assigned');
