@@ -184,4 +184,26 @@ describe('admin conversation search and transcript export', () => {
     chat.c.close();
     chat.r.close();
   });
+
+  test('the console endpoints are in the OpenAPI document behind /docs, with their schemas and who may call them', async () => {
+    const doc = (await http(base, 'GET', '/openapi.json')).body;
+    const ops: Array<[string, string]> = [
+      ['/api/availability/', 'get'],
+      ['/api/conversations/{id}/leave_message/', 'post'],
+      ['/api/admin/stats/', 'get'],
+      ['/api/admin/timeseries/', 'get'],
+      ['/api/admin/conversations/', 'get'],
+      ['/api/admin/conversations/{id}/transcript/', 'get'],
+    ];
+    for (const [path, method] of ops) {
+      const op = doc.paths[path]?.[method];
+      assert.ok(op, `${method} ${path} in ${Object.keys(doc.paths).join(', ')}`);
+      assert.ok(op.responses['200'] ?? op.responses['201'], `${path} documents its answer`);
+    }
+    // The availability figures are public; the admin reports say they answer 401 and 403.
+    assert.deepEqual(doc.paths['/api/availability/'].get.security, []);
+    for (const [path] of ops.slice(2)) assert.deepEqual(Object.keys(doc.paths[path].get.responses).filter((c) => c === '401' || c === '403'), ['401', '403'], path);
+    const stats = doc.paths['/api/admin/stats/'].get.responses['200'].content['application/json'].schema;
+    for (const key of ['queue', 'reps', 'first_response', 'handle_time', 'abandonment', 'rating']) assert.ok(stats.properties[key], `stats documents ${key}`);
+  });
 });

@@ -85,11 +85,11 @@ function Reps({ stats, reload }: { stats: any; reload: () => void }) {
       <table>
         <thead>
           <tr>
-            <th>Rep</th>
-            <th>Status</th>
-            <th>Load</th>
-            <th>Account</th>
-            <th>Actions</th>
+            <th scope="col">Rep</th>
+            <th scope="col">Status</th>
+            <th scope="col">Load</th>
+            <th scope="col">Account</th>
+            <th scope="col">Actions</th>
           </tr>
         </thead>
         <tbody>
@@ -197,13 +197,13 @@ function Conversations() {
       <table>
         <thead>
           <tr>
-            <th>Started</th>
-            <th>Customer</th>
-            <th>Rep</th>
-            <th>Status</th>
-            <th>Messages</th>
-            <th>Rating</th>
-            <th>Transcript</th>
+            <th scope="col">Started</th>
+            <th scope="col">Customer</th>
+            <th scope="col">Rep</th>
+            <th scope="col">Status</th>
+            <th scope="col">Messages</th>
+            <th scope="col">Rating</th>
+            <th scope="col">Transcript</th>
           </tr>
         </thead>
         <tbody>

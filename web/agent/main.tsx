@@ -7,7 +7,7 @@ import '../src/style.css';
 import { describeError, formatTime, formatWait, request, Session, type Me } from '../src/api.ts';
 import { ChatLog, frameMessage, type ChatMessage } from '../src/chat.ts';
 import { LiveSocket, type SocketState } from '../src/socket.ts';
-import { AuthPanel, accountFields, Composer, ConnectionNote, MessageList, useRefresh, userBody } from '../src/ui.tsx';
+import { AuthPanel, accountFields, Composer, ConnectionNote, MessageList, TabList, tabPanelProps, useRefresh, userBody } from '../src/ui.tsx';
 
 const session = new Session('sb.agent.tokens');
 const TITLE = document.title;
@@ -410,14 +410,17 @@ function Console({ me }: { me: Me }) {
       )}
       <div class="console-body">
         <nav class="sidebar" aria-label="Chats">
-          <div class="tabs" role="tablist">
-            <button role="tab" aria-selected={tab === 'active'} class={tab === 'active' ? 'tab active' : 'tab'} onClick={() => setTab('active')}>
-              Active ({list.length})
-            </button>
-            <button role="tab" aria-selected={tab === 'history'} class={tab === 'history' ? 'tab active' : 'tab'} onClick={() => setTab('history')}>
-              History
-            </button>
-          </div>
+          <TabList
+            label="Chats"
+            idPrefix="chats"
+            tabs={[
+              { id: 'active', label: `Active (${list.length})` },
+              { id: 'history', label: 'History' },
+            ]}
+            current={tab}
+            onSelect={setTab}
+          />
+          <div {...tabPanelProps('chats', tab)}>
           {tab === 'active' ? (
             <ul class="chat-list" data-testid="chat-list">
               {list.length === 0 && <li class="muted">No chats yet. New ones appear here by themselves.</li>}
@@ -434,17 +437,19 @@ function Console({ me }: { me: Me }) {
                   >
                     <span>{c.customer}</span>
                     {c.unread > 0 && (
-                      <span class="badge" aria-label={`${c.unread} unread`}>
+                      <span class="badge">
                         {c.unread}
+                        <span class="visually-hidden"> unread</span>
                       </span>
                     )}
                   </button>
                 </li>
               ))}
             </ul>
-          ) : (
-            <History me={me} onOpen={setPast} />
-          )}
+            ) : (
+              <History me={me} onOpen={setPast} />
+            )}
+          </div>
         </nav>
         {past ? (
           <PastConversation id={past} me={me.user.username} onBack={() => setPast(null)} />

@@ -108,9 +108,18 @@ export class Session {
     return this.refreshing;
   }
 
+  /**
+   * Signs out and leaves nothing of this page behind in the browser: the tokens, and whatever else it kept
+   * under the same prefix (customer names, unsent drafts, the open conversation), so that the next person
+   * at a shared computer finds nothing.
+   */
   async logout(): Promise<void> {
     const tokens = this.tokens;
     this.set(null);
+    const prefix = this.storageKey.slice(0, this.storageKey.lastIndexOf('.') + 1);
+    for (const store of [localStorage, sessionStorage]) {
+      for (const key of Object.keys(store)) if (key.startsWith(prefix)) store.removeItem(key);
+    }
     if (tokens) await request('POST', '/auth/logout/', { token: tokens.access, body: { refresh: tokens.refresh } }).catch(() => undefined);
   }
 

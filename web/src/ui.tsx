@@ -62,6 +62,54 @@ export function Form(props: { fields: Field[]; submit: string; onSubmit: (values
   );
 }
 
+/**
+ * Tabs as the ARIA pattern has them: one tab stop for the list (the selected tab), arrow keys move between
+ * tabs, and each tab names the panel it controls (render that panel with `tabPanelProps`).
+ */
+export function TabList<T extends string>(props: { label: string; idPrefix: string; tabs: Array<{ id: T; label: ComponentChildren }>; current: T; onSelect: (id: T) => void }) {
+  const buttons = useRef<Partial<Record<T, HTMLButtonElement | null>>>({});
+  const move = (step: number) => {
+    const i = props.tabs.findIndex((t) => t.id === props.current);
+    const next = props.tabs[(i + step + props.tabs.length) % props.tabs.length];
+    props.onSelect(next.id);
+    buttons.current[next.id]?.focus();
+  };
+  return (
+    <div
+      class="tabs"
+      role="tablist"
+      aria-label={props.label}
+      onKeyDown={(e) => {
+        const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+        if (!step) return;
+        e.preventDefault();
+        move(step);
+      }}
+    >
+      {props.tabs.map((t) => (
+        <button
+          key={t.id}
+          ref={(el) => {
+            buttons.current[t.id] = el;
+          }}
+          type="button"
+          role="tab"
+          id={`${props.idPrefix}-tab-${t.id}`}
+          aria-controls={`${props.idPrefix}-panel`}
+          aria-selected={t.id === props.current}
+          tabIndex={t.id === props.current ? 0 : -1}
+          class={t.id === props.current ? 'tab active' : 'tab'}
+          onClick={() => props.onSelect(t.id)}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export const tabPanelProps = (idPrefix: string, current: string) => ({ role: 'tabpanel' as const, id: `${idPrefix}-panel`, 'aria-labelledby': `${idPrefix}-tab-${current}` });
+
 /** Sign in, or sign up with the given extra fields, in two tabs. */
 export function AuthPanel(props: {
   title: string;
@@ -74,31 +122,35 @@ export function AuthPanel(props: {
     <section class="card auth" aria-labelledby={`${props.idPrefix}-title`}>
       <h1 id={`${props.idPrefix}-title`}>{props.title}</h1>
       {props.signUp && (
-        <div class="tabs" role="tablist">
-          <button role="tab" aria-selected={mode === 'in'} class={mode === 'in' ? 'tab active' : 'tab'} onClick={() => setMode('in')}>
-            Sign in
-          </button>
-          <button role="tab" aria-selected={mode === 'up'} class={mode === 'up' ? 'tab active' : 'tab'} onClick={() => setMode('up')}>
-            Create an account
-          </button>
-        </div>
-      )}
-      {mode === 'in' || !props.signUp ? (
-        <Form
-          idPrefix={`${props.idPrefix}-in`}
-          fields={[
-            { name: 'username', label: 'Username', autocomplete: 'username' },
-            { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' },
+        <TabList
+          label="Sign in or create an account"
+          idPrefix={`${props.idPrefix}-auth`}
+          tabs={[
+            { id: 'in', label: 'Sign in' },
+            { id: 'up', label: 'Create an account' },
           ]}
-          submit="Sign in"
-          onSubmit={(v) => props.onLogin(v.username, v.password)}
+          current={mode}
+          onSelect={setMode}
         />
-      ) : (
-        <>
-          {props.signUp.note && <p class="muted">{props.signUp.note}</p>}
-          <Form idPrefix={`${props.idPrefix}-up`} fields={props.signUp.fields} submit="Create account" onSubmit={props.signUp.onSubmit} />
-        </>
       )}
+      <div {...(props.signUp ? tabPanelProps(`${props.idPrefix}-auth`, mode) : {})}>
+        {mode === 'in' || !props.signUp ? (
+          <Form
+            idPrefix={`${props.idPrefix}-in`}
+            fields={[
+              { name: 'username', label: 'Username', autocomplete: 'username' },
+              { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password' },
+            ]}
+            submit="Sign in"
+            onSubmit={(v) => props.onLogin(v.username, v.password)}
+          />
+        ) : (
+          <>
+            {props.signUp.note && <p class="muted">{props.signUp.note}</p>}
+            <Form idPrefix={`${props.idPrefix}-up`} fields={props.signUp.fields} submit="Create account" onSubmit={props.signUp.onSubmit} />
+          </>
+        )}
+      </div>
     </section>
   );
 }
