@@ -163,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
   // An empty body with a JSON content type is an empty object to the original's clients (DRF), not an error.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();
-    if (text === '') return done(null, null);
+    if (text === '') return done(null, {});
     try {
       done(null, JSON.parse(text, (key, value) => (key === '__proto__' || key === 'constructor' ? undefined : value)));
     } catch {
