@@ -15,6 +15,8 @@ export interface LastSeenSet {
   stillExpired(member: string, upTo: number): Promise<boolean>;
   remove(member: string): Promise<void>;
   size(): Promise<number>;
+  /** False once the set was lost (a Redis flush or restart) after its last seed: the sweep must seed again. */
+  intact(): Promise<boolean>;
 }
 
 interface Seen {
@@ -64,7 +66,14 @@ export class MemoryLastSeen implements LastSeenSet {
   async size(): Promise<number> {
     return this.times.size;
   }
+
+  async intact(): Promise<boolean> {
+    return true;
+  }
 }
+
+/** A member no rep id or conversation id can be, scored +inf so that no sweep ever reads it as expired. */
+const SEEDED = '~seeded';
 
 export class RedisLastSeen implements LastSeenSet {
   constructor(
@@ -76,8 +85,9 @@ export class RedisLastSeen implements LastSeenSet {
     await this.redis.zadd(this.key, 'GT', at, member);
   }
 
+  /** Also (re)sets the SEEDED marker, whose absence tells a later sweep that the set was lost. */
   async seed(members: string[], at: number): Promise<void> {
-    if (members.length > 0) await this.redis.zadd(this.key, 'NX', ...members.flatMap((m) => [at, m]));
+    await this.redis.zadd(this.key, 'NX', '+inf', SEEDED, ...members.flatMap((m) => [at, m]));
   }
 
   expired(upTo: number, limit: number): Promise<string[]> {
@@ -93,7 +103,12 @@ export class RedisLastSeen implements LastSeenSet {
     await this.redis.zrem(this.key, member);
   }
 
+  /** Without the marker: the members with a time. */
   size(): Promise<number> {
-    return this.redis.zcard(this.key);
+    return this.redis.zcount(this.key, '-inf', '(+inf');
+  }
+
+  async intact(): Promise<boolean> {
+    return (await this.redis.zscore(this.key, SEEDED)) !== null;
   }
 }

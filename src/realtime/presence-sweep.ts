@@ -19,7 +19,7 @@ export interface SweepOptions extends PresenceOptions {
    * forgotten (its socket's close puts it back); shared, its time is refreshed for the other instances.
    */
   localSeen: 'forget' | 'refresh';
-  /** Shared sets can be lost (a flush): when the conversations' set is empty, follow the queue from its start again. */
+  /** Shared sets can be lost (a flush): when the conversations' set was lost, follow the queue from its start again. */
   restartCursorWhenEmpty: boolean;
   /**
    * Watched reps are seeded (NX) at the first sweep, and again this often (a shared set may be lost, and
@@ -53,7 +53,8 @@ export class PresenceSweeper {
 
   /** Watched reps not seen since a start (or a flush) get a grace period from now. Reps are few. */
   private async seedReps(now: number): Promise<void> {
-    if (this.lastRepSeed > 0 && now - this.lastRepSeed < this.opts.reseedRepsMs) return;
+    // A set lost since the last seed (a flush) is seeded at once: the reps it held get a full grace from now.
+    if (this.lastRepSeed > 0 && now - this.lastRepSeed < this.opts.reseedRepsMs && (await this.reps.intact())) return;
     this.lastRepSeed = now;
     const local = new Set(this.opts.localReps());
     const watched = (await this.ctx.store.listReps()).filter((r) => r.watched && r.status !== 'offline' && !local.has(r.id));
@@ -65,7 +66,7 @@ export class PresenceSweeper {
 
   /** New queue entries start their grace period now, unless a socket already stamped them. */
   private async followQueue(now: number): Promise<void> {
-    if (this.opts.restartCursorWhenEmpty && this.cursor > 0 && (await this.convs.size()) === 0) this.cursor = 0;
+    if (this.opts.restartCursorWhenEmpty && this.cursor > 0 && !(await this.convs.intact())) this.cursor = 0;
     const fresh = await this.ctx.router.queuedAfter(this.cursor, SWEEP_BATCH);
     if (fresh.length === 0) return;
     await this.convs.seed(
