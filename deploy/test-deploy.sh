@@ -62,13 +62,13 @@ trap cleanup EXIT
 t0=$(date +%s)
 bash deploy/base-image.sh "$BASE_TAG"
 for target in nginx postgres redis; do
-  "$DOCKER" build -q --network host --target "$target" --build-arg BASE_IMAGE="$BASE_TAG" \
+  "$DOCKER" build -q --force-rm --network host --target "$target" --build-arg BASE_IMAGE="$BASE_TAG" \
     -t "switchboard-standin-$target:local" deploy/standin >/dev/null
 done
 t1=$(date +%s)
 log "base image and stand-ins ready in $((t1 - t0)) s"
 
-"$DOCKER" build --network host -f deploy/Dockerfile --build-arg BASE_IMAGE="$BASE_TAG" -t switchboard:test-deploy . >"$WORK/build.log" 2>&1 ||
+"$DOCKER" build --force-rm --network host -f deploy/Dockerfile --build-arg BASE_IMAGE="$BASE_TAG" -t switchboard:test-deploy . >"$WORK/build.log" 2>&1 ||
   { tail -40 "$WORK/build.log"; exit 1; }
 t2=$(date +%s)
 size=$("$DOCKER" image inspect -f '{{.Size}}' switchboard:test-deploy)
