@@ -3,7 +3,8 @@
 // two replicas through nginx, then the customer's replica stopped with SIGTERM (docker stop) and the
 // customer resuming through nginx on the other, with nothing lost.
 // Usage: node --import tsx scripts/deploy-smoke.ts <nginx base url> <compose command...>
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
 import { chatPath, connect, http, login, openConversation, registerCustomer, uniqueName, type TestSocket } from '../test/helpers/client.ts';
 
@@ -69,8 +70,11 @@ async function main() {
   for (let i = 1; i <= 10; i++) c.send({ type: 'message', text: `m${i}`, client_id: `d${i}` });
   await c.waitFor((f) => f.type === 'message' && f.client_id === 'd3');
   const victim = container(custHome);
-  docker(['stop', '-t', '15', victim]);
+  // Asynchronously: a blocking call would freeze this client, which then never answers the close handshake,
+  // and the replica's drain would wait for it until its 10 s bound (exit 1).
+  const stopped = promisify(execFile)('/usr/bin/docker', ['stop', '-t', '15', victim]);
   assert.equal(await c.waitClose(20_000), 1012);
+  await stopped;
   const exitCode = docker(['inspect', '-f', '{{.State.ExitCode}}', victim]).trim();
   assert.equal(exitCode, '0', 'the replica exits 0 after draining');
   step(`docker stop (SIGTERM) ${custHome}: socket closed 1012, exit ${exitCode}`);

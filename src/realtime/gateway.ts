@@ -12,6 +12,7 @@ import { CLOSE } from './close-codes.ts';
 import { handleSocketError } from './protocol-errors.ts';
 import { Delivery } from './delivery.ts';
 import { CatchUp } from './catch-up.ts';
+import { cutUnansweredCloses } from './drain-close.ts';
 import { SocketRegistry } from './registry.ts';
 import { LocalPresence, type PresenceFactory, type PresenceTracker } from './presence.ts';
 import { QueueNotifier } from './queue-notifier.ts';
@@ -153,6 +154,7 @@ export class Gateway {
     });
     await Promise.race([Promise.all([frames, this.presence.idle()]), timeout]);
     clearTimeout(timer);
+    await cutUnansweredCloses(this.registry.all);
   }
 
   private beat(): void {
