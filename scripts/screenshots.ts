@@ -28,6 +28,9 @@ try {
   await shot(signInPage.page, 'widget-sign-in-phone');
 
   const a = await newPage(browser, DESKTOP);
+  await a.page.goto(`${base}/agent/`);
+  await a.page.getByLabel('Password').waitFor();
+  await shot(a.page, 'agent-sign-in');
   await signIn(a.page, `${base}/agent/`, rep.username, 'pw-123456');
   await a.page.getByTestId('chat-list').waitFor();
 
@@ -66,12 +69,21 @@ try {
   await shot(c.page, 'widget-rating-phone');
   await a.page.locator('.chat-item', { hasText: 'carol' }).waitFor();
   await shot(a.page, 'agent-console-next');
+  // Past conversations: the History tab, with the closed chat open read-only.
+  await a.page.getByRole('tab', { name: 'History' }).click();
+  await a.page.locator('.history .chat-item', { hasText: 'bob' }).click();
+  await seeMessage(a.page, 'It is 4711.');
+  await shot(a.page, 'agent-history');
   const offline = await http(base, 'PATCH', '/api/reps/me/', { token: rep.access, body: { status: 'offline' } });
   if (offline.status !== 200) throw new Error('could not set the rep offline');
   const o = await newPage(browser, PHONE);
   await signIn(o.page, `${base}/chat/`, (await registerCustomer(base, 'dave')).username, 'pw-123456');
   await o.page.getByTestId('no-rep').waitFor();
   await shot(o.page, 'widget-no-rep-phone');
+  await o.page.getByRole('button', { name: 'Leave a message' }).click();
+  await send(o.page, 'Please call me back about my invoice.');
+  await o.page.getByText('Your message is saved.').waitFor();
+  await shot(o.page, 'widget-left-message-phone');
 } finally {
   await browser.close();
   await server.stop({ wipe: true });
