@@ -42,12 +42,14 @@ interface Pending {
 }
 
 const batches = new WeakMap<ServiceContext, EnqueueBatch>();
+const MAX_BATCH = 100;
 
 /**
- * Enqueues that arrive while the previous batch holds the routing lock (a connect storm) share one store
- * transaction, in arrival order: one commit instead of one each, which is most of an enqueue's cost. Each
- * is still the store's conditional transition, and the router still receives them inside the transaction,
- * in queue_seq order. A lone enqueue takes the single path, unchanged.
+ * Enqueues that arrive in the same event-loop turn, or while the batch waits for the routing lock (a
+ * connect storm), share one store transaction, in arrival order: one commit instead of one each, which is
+ * most of an enqueue's cost. Each is still the store's conditional transition, and the router still
+ * receives them inside the transaction, in queue_seq order. A lone enqueue takes the single path, unchanged.
+ * A batch takes at most MAX_BATCH, so that one transaction (synchronous on SQLite) cannot stall the loop long.
  */
 class EnqueueBatch {
   /** The batch waiting for the lock, and the lock's count of queued runs just after it was queued. */
@@ -61,7 +63,7 @@ class EnqueueBatch {
       const item = { conversationId, opts, resolve, reject };
       // Joins the waiting batch only if nothing else took the lock's queue since: work queued before this
       // enqueue (an abandon of the same conversation, say) still runs before it.
-      if (this.pending && this.ctx.lock.queuedRuns === this.queuedAt) {
+      if (this.pending && this.pending.length < MAX_BATCH && this.ctx.lock.queuedRuns === this.queuedAt) {
         this.pending.push(item);
         return;
       }
@@ -69,6 +71,9 @@ class EnqueueBatch {
       this.pending = items;
       this.ctx.lock
         .run(async () => {
+          // SQLite answers without yielding, so the connects of one event-loop turn (each an I/O callback)
+          // would never find the lock busy: the batch holds its place and waits for the turn to end.
+          await new Promise<void>((r) => setImmediate(r));
           if (this.pending === items) this.pending = undefined;
           if (items.length === 1) await enqueueOne(this.ctx, conversationId, opts).then(resolve, reject);
           else await enqueueMany(this.ctx, items);
