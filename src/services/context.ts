@@ -21,6 +21,11 @@ export class SerialLock {
 
 export class ServiceContext {
   readonly lock = new SerialLock();
+  /**
+   * Bound on one router call made while a store transaction is open (ROUTER_CALL_TIMEOUT_MS): a stalled
+   * Redis must not hold a PostgreSQL connection and its row locks for longer. 0 is no bound.
+   */
+  routerCallTimeoutMs = 2000;
   private readonly repCards = new Map<number, RepCard>();
   private readonly customerCards = new Map<number, CustomerCard>();
 

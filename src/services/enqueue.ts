@@ -1,9 +1,9 @@
 // enqueueConversation: a new or abandoned conversation enters routing (customer connect or POST /queue/).
-import { conflict, notFound } from '../domain/errors.ts';
+import { conflict, notFound, unavailable } from '../domain/errors.ts';
 import type { Conversation } from '../domain/types.ts';
 import { assignProposals } from './assign.ts';
 import { entryOf, type ServiceContext } from './context.ts';
-import type { Proposal } from '../routing/port.ts';
+import type { Proposal, QueueEntry } from '../routing/port.ts';
 
 export type EnqueueOutcome = { conversation: Conversation; assigned: boolean };
 
@@ -87,7 +87,7 @@ async function enqueueOne(ctx: ServiceContext, conversationId: string, opts: Enq
   let queued: Conversation | undefined;
   try {
     queued = await ctx.store.enqueue(conversationId, ctx.now(), async (c) => {
-      proposals = await ctx.router.enqueueAndDispatch(entryOf(c));
+      proposals = await routeWithin(ctx, entryOf(c));
       routed = true;
     });
   } catch (err) {
@@ -117,7 +117,7 @@ async function enqueueMany(ctx: ServiceContext, items: Pending[]): Promise<void>
       items.map((i) => i.conversationId),
       ctx.now(),
       async (queued) => {
-        for (const c of queued) proposals.set(c.id, await ctx.router.enqueueAndDispatch(entryOf(c)));
+        for (const c of queued) proposals.set(c.id, await routeWithin(ctx, entryOf(c)));
       },
     );
   } catch (err) {
@@ -190,4 +190,49 @@ async function unroute(ctx: ServiceContext, conversationId: string, proposals: P
     // The reconciler finds what is left (a router entry the store does not have as queued).
     ctx.reportError(err, 'undoing the routing of a failed enqueue failed; the reconciler will');
   }
+}
+
+class RouterCallTimeout extends Error {}
+
+/**
+ * The router call inside the enqueue transaction, bounded by ctx.routerCallTimeoutMs: past it the transaction
+ * rolls back (the caller gets a 503) and, should the stalled call land later, its entry is taken out again.
+ */
+async function routeWithin(ctx: ServiceContext, entry: QueueEntry): Promise<Proposal[]> {
+  const call = ctx.router.enqueueAndDispatch(entry);
+  const ms = ctx.routerCallTimeoutMs;
+  if (!(ms > 0)) return call;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new RouterCallTimeout()), ms)));
+  try {
+    return await Promise.race([call, timeout]);
+  } catch (err) {
+    if (!(err instanceof RouterCallTimeout)) throw err;
+    call.then(
+      (late) => undoLateRoute(ctx, entry.conversationId, late),
+      () => undefined,
+    );
+    throw unavailable('Routing did not answer in time; the conversation was not queued. Try again.', 1);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A router call that timed out landed after its transaction rolled back. Under the routing lock, unless the
+ * conversation was queued again meanwhile (its newer entry is then the router's), the late entry goes; a race
+ * with another instance's enqueue of the same conversation is left to the reconciler.
+ */
+function undoLateRoute(ctx: ServiceContext, conversationId: string, proposals: Proposal[]): void {
+  ctx.lock
+    .run(async () => {
+      const current = await ctx.store.getConversation(conversationId);
+      if (current?.status === 'queued' || current?.status === 'assigned') {
+        // Its own enqueue or assignment owns the router's view now; only this call's proposals are stale.
+        if (proposals.length > 0) await assignProposals(ctx, proposals);
+        return;
+      }
+      await unroute(ctx, conversationId, proposals);
+    })
+    .catch((err) => ctx.reportError(err, 'undoing a late router call failed; the reconciler will'));
 }
