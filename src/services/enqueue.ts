@@ -2,6 +2,7 @@
 import { conflict, notFound, unavailable } from '../domain/errors.ts';
 import type { Conversation } from '../domain/types.ts';
 import { assignProposals } from './assign.ts';
+import { watchGaps } from './gap-watch.ts';
 import { entryOf, type ServiceContext } from './context.ts';
 import type { Proposal, QueueEntry } from '../routing/port.ts';
 
@@ -20,13 +21,11 @@ export interface EnqueueOptions {
 }
 
 /**
- * The router is told inside the store's transaction, while the queue_seq allocation is locked, so that it
- * receives entries in queue_seq order across instances: the queue is served first come, first served, and the
- * position in the first `queued` frame is exact. A COMMIT that fails after the router took the entry is
- * undone in the router: its proposals are handed back (the store refuses them) and the entry is removed. A
- * COMMIT that reported failure may still have happened: the store is read again, and a conversation it has
- * queued is routed all the same. (The price: a stalled Redis call holds the queue_seq row lock; see
- * docs/architecture.md.)
+ * The store commits first (queue_seq is allocated under the counter row lock, released at COMMIT), then the
+ * router is told, with no transaction open: a Redis stall holds no PostgreSQL connection or lock. Across
+ * instances entries may reach the router out of queue_seq order; the router's watermark serves them in order
+ * anyway and counts the missing ones in positions (routing/port.ts). A COMMIT that reported failure may still
+ * have happened: the store is read again, and a conversation it has queued is routed all the same.
  */
 export function enqueueConversation(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
   let batch = batches.get(ctx);
@@ -82,28 +81,21 @@ class EnqueueBatch {
 }
 
 async function enqueueOne(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
-  let proposals: Proposal[] = [];
-  let routed = false;
   let queued: Conversation | undefined;
   try {
-    queued = await ctx.store.enqueue(conversationId, ctx.now(), async (c) => {
-      proposals = await routeWithin(ctx, entryOf(c));
-      routed = true;
-    });
+    queued = await ctx.store.enqueue(conversationId, ctx.now());
   } catch (err) {
     const current = await ctx.store.getConversation(conversationId).catch(() => undefined);
-    if (current?.status !== 'queued') {
-      if (routed) await unroute(ctx, conversationId, proposals);
-      throw err;
-    }
+    if (current?.status !== 'queued') throw err;
     queued = current;
   }
   if (!queued) return notQueued(ctx, conversationId, opts);
-  const done = await assignProposals(ctx, proposals);
+  const done = await assignProposals(ctx, await routeWithin(ctx, entryOf(queued)));
   const mine = done.find((d) => d.conversation.id === conversationId);
   if (!mine) {
     await tellQueued(ctx, conversationId, queued, opts);
     await ctx.publish({ kind: 'queue_changed' });
+    watchGaps(ctx);
   }
   return { conversation: mine ? mine.conversation : queued, assigned: mine !== undefined };
 }
@@ -116,25 +108,27 @@ async function enqueueMany(ctx: ServiceContext, items: Pending[]): Promise<void>
     results = await ctx.store.enqueueMany(
       items.map((i) => i.conversationId),
       ctx.now(),
-      async (queued) => {
-        for (const c of queued) proposals.set(c.id, await routeWithin(ctx, entryOf(c)));
-      },
     );
   } catch (err) {
-    // As for one: a conversation the store has queued after all is routed; one it has not leaves the router.
+    // As for one: a conversation the store has queued after all is routed.
     results = [];
     for (const item of items) {
       const current = await ctx.store.getConversation(item.conversationId).catch(() => undefined);
-      if (current?.status === 'queued') {
-        results.push(current);
-        continue;
+      results.push(current?.status === 'queued' ? current : (err as Error));
+    }
+  }
+  // In queue_seq order; once the router fails, the rest are not tried (each would wait out the same stall):
+  // they are queued in the store, and the reconciler puts them in the router.
+  let routeError: Error | undefined;
+  for (const [k, queued] of results.entries()) {
+    if (!queued || queued instanceof Error) continue;
+    if (routeError) results[k] = routeError;
+    else {
+      try {
+        proposals.set(queued.id, await routeWithin(ctx, entryOf(queued)));
+      } catch (err) {
+        results[k] = routeError = err as Error;
       }
-      const routed = proposals.get(item.conversationId);
-      if (routed) {
-        proposals.delete(item.conversationId);
-        await unroute(ctx, item.conversationId, routed);
-      }
-      results.push(err as Error);
     }
   }
   let done: Awaited<ReturnType<typeof assignProposals>>;
@@ -163,7 +157,10 @@ async function enqueueMany(ctx: ServiceContext, items: Pending[]): Promise<void>
       item.reject(err);
     }
   }
-  if (waiting) await ctx.publish({ kind: 'queue_changed' }).catch((err) => ctx.reportError(err, 'publishing queue_changed failed'));
+  if (waiting) {
+    await ctx.publish({ kind: 'queue_changed' }).catch((err) => ctx.reportError(err, 'publishing queue_changed failed'));
+    watchGaps(ctx);
+  }
 }
 
 /** Already queued or assigned (or missing): what the caller learns instead. */
@@ -181,22 +178,13 @@ async function tellQueued(ctx: ServiceContext, conversationId: string, queued: C
   if (position > 0) opts.onQueued(position, opts.estimate ? await opts.estimate(position) : 0, queued.version);
 }
 
-/** The router took an entry whose COMMIT failed: the store refuses its proposals, and the entry goes. */
-async function unroute(ctx: ServiceContext, conversationId: string, proposals: Proposal[]): Promise<void> {
-  try {
-    await assignProposals(ctx, proposals);
-    await ctx.router.remove(conversationId);
-  } catch (err) {
-    // The reconciler finds what is left (a router entry the store does not have as queued).
-    ctx.reportError(err, 'undoing the routing of a failed enqueue failed; the reconciler will');
-  }
-}
-
 class RouterCallTimeout extends Error {}
 
 /**
- * The router call inside the enqueue transaction, bounded by ctx.routerCallTimeoutMs: past it the transaction
- * rolls back (the caller gets a 503) and, should the stalled call land later, its entry is taken out again.
+ * The router call after the commit, bounded by ctx.routerCallTimeoutMs so that a stalled Redis does not hang
+ * the caller: past it the caller gets a 503. The conversation is queued in the store all the same: the late
+ * call, when it lands, has its proposals committed here; one that never lands is the reconciler's (and the
+ * watermark skips its queue_seq after the gap hold).
  */
 async function routeWithin(ctx: ServiceContext, entry: QueueEntry): Promise<Proposal[]> {
   const call = ctx.router.enqueueAndDispatch(entry);
@@ -209,30 +197,21 @@ async function routeWithin(ctx: ServiceContext, entry: QueueEntry): Promise<Prop
   } catch (err) {
     if (!(err instanceof RouterCallTimeout)) throw err;
     call.then(
-      (late) => undoLateRoute(ctx, entry.conversationId, late),
-      () => undefined,
+      (late) => settleLate(ctx, late),
+      (lateErr) => ctx.reportError(lateErr, 'a router call that timed out failed; the reconciler will route the conversation'),
     );
-    throw unavailable('Routing did not answer in time; the conversation was not queued. Try again.', 1);
+    throw unavailable('The conversation is queued, but routing did not answer in time; its place follows. Try again.', 1);
   } finally {
     clearTimeout(timer);
   }
 }
 
-/**
- * A router call that timed out landed after its transaction rolled back. Under the routing lock, unless the
- * conversation was queued again meanwhile (its newer entry is then the router's), the late entry goes; a race
- * with another instance's enqueue of the same conversation is left to the reconciler.
- */
-function undoLateRoute(ctx: ServiceContext, conversationId: string, proposals: Proposal[]): void {
+/** A router call that timed out landed after all: what it proposed is committed (or handed back), in order. */
+function settleLate(ctx: ServiceContext, proposals: Proposal[]): void {
   ctx.lock
     .run(async () => {
-      const current = await ctx.store.getConversation(conversationId);
-      if (current?.status === 'queued' || current?.status === 'assigned') {
-        // Its own enqueue or assignment owns the router's view now; only this call's proposals are stale.
-        if (proposals.length > 0) await assignProposals(ctx, proposals);
-        return;
-      }
-      await unroute(ctx, conversationId, proposals);
+      await assignProposals(ctx, proposals);
+      await ctx.publish({ kind: 'queue_changed' });
     })
-    .catch((err) => ctx.reportError(err, 'undoing a late router call failed; the reconciler will'));
+    .catch((err) => ctx.reportError(err, 'settling a late router call failed; the reconciler will'));
 }
