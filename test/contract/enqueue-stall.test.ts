@@ -180,4 +180,22 @@ describe('an enqueue whose router call stalls (PostgreSQL + Redis router)', { sk
     assert.equal(view.held.get(x.conversation.id), rep.id);
     assert.equal(view.reps.get(rep.id)?.load, 1);
   });
+
+  it('skips a gap left by an instance that died between its commit and its router call, with nothing else happening', async () => {
+    const w = await world(1);
+    const rep = await w.rep(2);
+    w.ctxs[0].gapHoldMs = 50;
+    // The dead instance's enqueue: committed (it took a queue_seq), never routed.
+    const lost = await w.conversation();
+    assert.ok(await w.store.enqueue(lost.conversation.id, Date.now()));
+    const x = await w.conversation();
+    const out = await enqueueConversation(w.ctxs[0], x.conversation.id);
+    // Held behind the missing queue_seq at first (the router's hold is its own: 500 ms by default).
+    assert.equal(out.assigned, false, 'served while an earlier queue_seq was missing');
+    // Nobody else dispatches: this instance comes back once the hold has run out, and x is served.
+    await until(async () => (await w.store.getConversation(x.conversation.id))?.status === 'assigned', 'x to be served past the gap', 10_000);
+    assert.equal((await w.store.getConversation(x.conversation.id))?.repId, rep.id);
+    // The lost one is the reconciler's: queued in the store, missing from the router.
+    assert.deepEqual(await w.drift(), [`missing-from-queue:${lost.conversation.id}`]);
+  });
 });
