@@ -102,14 +102,24 @@ export class RedisBus implements Bus {
     this.listeners.clear();
     this.missedListeners.clear();
     if (this.subscriber) {
-      await this.subscriber.quit().catch(() => this.subscriber?.disconnect());
+      await endConnection(this.subscriber);
       this.subscriber = undefined;
     }
     if (this.clusterPublisher) {
-      await this.clusterPublisher.quit().catch(() => this.clusterPublisher?.disconnect());
+      await endConnection(this.clusterPublisher);
       this.clusterPublisher = undefined;
     }
   }
+}
+
+/**
+ * QUIT when connected (a clean goodbye). A connection that is reconnecting would queue the QUIT until it is
+ * back, which may be never (Redis down at shutdown), and keep retrying meanwhile: it is dropped instead.
+ * Either way it never reconnects afterwards.
+ */
+async function endConnection(conn: Redis): Promise<void> {
+  if (conn.status === 'ready') await conn.quit().catch(() => undefined);
+  conn.disconnect();
 }
 
 type NodeAddress = { host: string; port: number; username?: string; password?: string; tls?: object };

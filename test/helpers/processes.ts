@@ -116,7 +116,9 @@ async function redisAnswers(child: Child, client: Redis): Promise<boolean> {
   const outcome = await eventually(
     async () => {
       if (child.proc.exitCode !== null || child.proc.signalCode !== null) return 'exited';
-      if (client.status !== 'ready') await client.connect().catch(() => undefined);
+      // Only a client that is not already reconnecting by itself: a connect() during its retry wait opens a
+      // second connection, whose own retries outlive disconnect() and keep the test process alive.
+      if (client.status === 'wait' || client.status === 'end') await client.connect().catch(() => undefined);
       return (await client.ping()) === 'PONG' && 'ready';
     },
     { timeoutMs: 10_000, intervalMs: 50, what: 'redis-server answering PING' },
