@@ -114,8 +114,6 @@ export async function buildApp(deps: AppDeps): Promise<BuiltApp> {
 
   const ctx = new ServiceContext(deps.store, deps.router, deps.bus);
   ctx.reportError = (err, what) => app.log.error({ err }, what);
-  ctx.routerCallTimeoutMs = config.routerCallTimeoutMs;
-  ctx.gapHoldMs = config.routerGapHoldMs;
   const tokens = new TokenService(deps.jwtSecret, config.accessTtlS, config.refreshTtlS, { familyTtlS: config.refreshFamilyTtlS, clock: deps.clock });
   const services: AppServices = {
     config,

@@ -55,10 +55,6 @@ export interface Config {
   rateWsUpgradesPerMin: number;
   /** An assigned chat whose rep neither joins nor writes within this goes back to the queue; 0 is off. */
   acceptTimeoutMs: number;
-  /** Bound on a router call made inside the enqueue transaction; past it the enqueue rolls back (503). 0 is no bound. */
-  routerCallTimeoutMs: number;
-  /** How long a gap in queue_seq (an enqueue committed, its router call not landed) holds back the entries above it. */
-  routerGapHoldMs: number;
   /** Open (new, queued, assigned) conversations per customer. */
   maxOpenConversations: number;
   /** Conversations a user may open or queue a minute. */
@@ -238,8 +234,6 @@ export function loadConfig(env: Env = process.env): Config {
     messagesPerUserPerS: int(env, 'MESSAGES_PER_USER_PER_S', production ? 20 : 0, 0),
     rateWsUpgradesPerMin: int(env, 'RATE_WS_UPGRADES_PER_MIN', 6000, 1),
     acceptTimeoutMs: int(env, 'ACCEPT_TIMEOUT_MS', 120000, 0, MAX_TIMER_MS),
-    routerCallTimeoutMs: int(env, 'ROUTER_CALL_TIMEOUT_MS', 2000, 0, MAX_TIMER_MS),
-    routerGapHoldMs: int(env, 'ROUTER_GAP_HOLD_MS', 500, 0, 60_000),
     maxOpenConversations: int(env, 'MAX_OPEN_CONVERSATIONS', 10, 1, 100_000),
     rateConversationsPerMin: int(env, 'RATE_CONVERSATIONS_PER_MIN', 60, 1),
     maxListItems: int(env, 'MAX_LIST_ITEMS', 10_000, 1, 1_000_000),

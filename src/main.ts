@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     const { app, gateway } = await buildApp({
       config,
       store,
-      router: new MemoryRouter({ gapHoldMs: config.routerGapHoldMs }),
+      router: new MemoryRouter(),
       bus: new MemoryBus(),
       jwtSecret:
         config.jwtSecret ??

@@ -50,7 +50,7 @@ export async function startScaledOut(
   }
   const bus = new RedisBus(redis, config.redisPrefix);
   await bus.start();
-  const router = new RedisRouter(redis, { prefix: config.redisPrefix, hashTag: 'sb', snapshot: () => store.routingSnapshot(), gapHoldMs: config.routerGapHoldMs });
+  const router = new RedisRouter(redis, { prefix: config.redisPrefix, hashTag: 'sb', snapshot: () => store.routingSnapshot() });
   const reconcileLock = `${config.redisPrefix}:{sb}:reconcile-lock`;
   const jwtSecret = config.jwtSecret ?? (await sharedSetting(store.db, 'jwt_secret', () => randomBytes(48).toString('base64url')));
   const { app, gateway, reconciler } = await buildApp({

@@ -89,9 +89,4 @@ export interface RoutingSnapshot {
   queue: Conversation[];
   /** Open assignments. */
   assigned: Conversation[];
-  /**
-   * The queue_seq counter as of the same read: every queue_seq up to it is committed (in the queue above or
-   * gone from it), so the router's watermark starts here. Absent: the highest queue_seq in the snapshot.
-   */
-  queueSeq?: number;
 }

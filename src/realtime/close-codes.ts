@@ -4,8 +4,6 @@ export const CLOSE = {
   policy: 1008,
   restarting: 1012,
   tooSlow: 1013,
-  /** 1013 Try Again Later for a dependency that did not answer (a 503 over HTTP). */
-  tryAgainLater: 1013,
   badToken: 4401,
   forbidden: 4403,
   notFound: 4404,

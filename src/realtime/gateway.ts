@@ -10,7 +10,6 @@ import { bearerToken } from '../auth/bearer.ts';
 import { ClientSocket, socketLogTags } from './client-socket.ts';
 import { CLOSE } from './close-codes.ts';
 import { handleSocketError } from './protocol-errors.ts';
-import { DomainError } from '../domain/errors.ts';
 import { Delivery } from './delivery.ts';
 import { CatchUp } from './catch-up.ts';
 import { cutUnansweredCloses } from './drain-close.ts';
@@ -256,11 +255,6 @@ export class Gateway {
   private acceptChat(ws: WebSocket, req: FastifyRequest): void {
     const sock = this.open(ws, 'chat', req);
     this.setUpChat(sock, req).catch((err) => {
-      // Routing did not answer in time (ROUTER_CALL_TIMEOUT_MS): the client reconnects and hears its place.
-      if (err instanceof DomainError && err.status === 503) {
-        sock.log.warn({ err }, 'chat socket setup: routing did not answer in time');
-        return sock.close(CLOSE.tryAgainLater, err.message.slice(0, 120));
-      }
       sock.log.error({ err }, 'chat socket setup failed');
       sock.close(1011, 'Server error');
     });

@@ -2,10 +2,9 @@
 // insert and remove shifting one block), the wait order in a ranked set, reps in a map. One process only.
 import { pickRep, type RepSlot } from '../domain/policy.ts';
 import type { RoutingSnapshot } from '../domain/types.ts';
-import type { GapDispatch, Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
+import type { Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
 import { RankedSet } from './ranked-set.ts';
 import { SeqBlocks } from './seq-blocks.ts';
-import { snapshotMark } from './snapshot-mark.ts';
 
 const byQueuedAt = (a: QueueEntry, b: QueueEntry): number =>
   a.queuedAt - b.queuedAt || (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
@@ -15,25 +14,7 @@ interface Held {
   entry: QueueEntry;
 }
 
-export interface MemoryRouterOptions {
-  /** How long a gap in queue_seq holds back the entries above it (ROUTER_GAP_HOLD_MS); default 500. */
-  gapHoldMs?: number;
-  now?: () => number;
-}
-
 export class MemoryRouter implements Router {
-  /** Every queue_seq at or below it has arrived or was given up on; nothing above it is served (see port). */
-  private mark = 0;
-  /** When the current gap above the mark started to be waited on; undefined while there is none. */
-  private gapSince: number | undefined;
-  private readonly gapHoldMs: number;
-  private readonly now: () => number;
-
-  constructor(options: MemoryRouterOptions = {}) {
-    this.gapHoldMs = options.gapHoldMs ?? 500;
-    this.now = options.now ?? Date.now;
-  }
-
   /** By queue_seq (equal ones, only from a snapshot without one, by id as a Redis sorted set does). */
   private readonly queueList = new SeqBlocks<QueueEntry>();
   /** The same entries by queued_at: a requeued entry keeps its place but its wait restarts. */
@@ -56,8 +37,6 @@ export class MemoryRouter implements Router {
     this.held.clear();
     this.reps.clear();
     this.versions.clear();
-    this.gapSince = undefined;
-    this.mark = snapshotMark(s);
     for (const r of s.reps) {
       this.reps.set(r.id, { repId: r.id, status: r.status, load: 0, maxCapacity: r.maxCapacity, lastAssignedAt: r.lastAssignedAt });
       this.noteStamp(r.lastAssignedAt);
@@ -115,37 +94,12 @@ export class MemoryRouter implements Router {
     if (at !== null && at > this.clock) this.clock = at;
   }
 
-  /**
-   * Moves the mark over every queue_seq that has arrived next to it; a gap is waited on for gapHoldMs from
-   * when it was first seen, then skipped (what arrives below the mark later is served first, by queue_seq).
-   */
-  private advanceMark(): number {
-    for (;;) {
-      const above = this.queueList.at(this.queueList.countBelow({ conversationId: '', queueSeq: this.mark + 1 }));
-      if (!above) {
-        this.gapSince = undefined;
-        return 0;
-      }
-      if (above.queueSeq <= this.mark + 1) {
-        this.mark = above.queueSeq;
-        this.gapSince = undefined;
-        continue;
-      }
-      const now = this.now();
-      this.gapSince ??= now;
-      if (now - this.gapSince < this.gapHoldMs) return this.gapHoldMs - (now - this.gapSince);
-      this.mark = above.queueSeq - 1;
-      this.gapSince = undefined;
-    }
-  }
-
-  private dispatchQueue(excludeRep?: { conversationId: string; repId: number }): Proposal[] {
+  private dispatch(excludeRep?: { conversationId: string; repId: number }): Proposal[] {
     const proposals: Proposal[] = [];
-    this.advanceMark();
     let i = 0;
     for (;;) {
       const entry = this.queueList.at(i);
-      if (!entry || entry.queueSeq > this.mark) break;
+      if (!entry) break;
       const exclude = excludeRep && excludeRep.conversationId === entry.conversationId ? new Set([excludeRep.repId]) : undefined;
       const rep = pickRep(this.reps.values(), exclude);
       if (!rep) {
@@ -171,12 +125,7 @@ export class MemoryRouter implements Router {
 
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
     if (!this.stale(entry) && !this.held.has(entry.conversationId)) this.insert(entry);
-    return this.dispatchQueue();
-  }
-
-  async dispatch(): Promise<GapDispatch> {
-    const proposals = this.dispatchQueue();
-    return { proposals, waitMs: this.gapSince === undefined ? 0 : Math.max(1, this.gapHoldMs - (this.now() - this.gapSince)) };
+    return this.dispatch();
   }
 
   async releaseAndDispatch(conversationId: string, repId: number): Promise<Proposal[]> {
@@ -185,7 +134,7 @@ export class MemoryRouter implements Router {
     // A closed conversation is forgotten, so the map does not grow with every one ever routed; a stale
     // operation on it is refused by the store (R1).
     this.versions.delete(conversationId);
-    return this.dispatchQueue();
+    return this.dispatch();
   }
 
   async remove(conversationId: string, final = false): Promise<void> {
@@ -203,7 +152,7 @@ export class MemoryRouter implements Router {
     to.load++;
     to.lastAssignedAt = this.stamp();
     this.held.set(conversationId, { repId: toRepId, entry: h.entry });
-    return { ok: true, proposals: this.dispatchQueue() };
+    return { ok: true, proposals: this.dispatch() };
   }
 
   async requeue(entry: QueueEntry, fromRepId: number, excludeRep?: number): Promise<Proposal[]> {
@@ -212,7 +161,7 @@ export class MemoryRouter implements Router {
       this.release(entry.conversationId, fromRepId);
       this.insert(entry);
     }
-    return this.dispatchQueue(excludeRep === undefined ? undefined : { conversationId: entry.conversationId, repId: excludeRep });
+    return this.dispatch(excludeRep === undefined ? undefined : { conversationId: entry.conversationId, repId: excludeRep });
   }
 
   async requeueRep(rep: RepSlot, entries: QueueEntry[]): Promise<Proposal[]> {
@@ -220,7 +169,7 @@ export class MemoryRouter implements Router {
     this.reps.set(rep.repId, { ...rep, load: 0, lastAssignedAt: this.reps.get(rep.repId)?.lastAssignedAt ?? rep.lastAssignedAt });
     this.noteStamp(rep.lastAssignedAt);
     for (const e of entries) if (!this.stale(e)) this.insert(e);
-    return this.dispatchQueue();
+    return this.dispatch();
   }
 
   async setRep(rep: RepSlot): Promise<Proposal[]> {
@@ -231,7 +180,7 @@ export class MemoryRouter implements Router {
       lastAssignedAt: current?.lastAssignedAt ?? rep.lastAssignedAt,
     });
     this.noteStamp(rep.lastAssignedAt);
-    return this.dispatchQueue();
+    return this.dispatch();
   }
 
   async reject(p: Proposal, fix: RejectFix): Promise<Proposal[]> {
@@ -246,7 +195,7 @@ export class MemoryRouter implements Router {
     if (fix.requeue) {
       if (!this.stale(fix.requeue)) this.insert(fix.requeue);
     } else this.unqueue(p.conversationId);
-    return this.dispatchQueue();
+    return this.dispatch();
   }
 
   async queue(page?: QueuePage): Promise<QueueEntry[]> {
@@ -263,23 +212,15 @@ export class MemoryRouter implements Router {
     return { length: this.queueList.size, oldestQueuedAt: this.waitOrder.at(0)?.queuedAt ?? null };
   }
 
-  /** 1-based place, counting the queue_seqs still missing below it above the mark (they will go first). */
-  private placeOf(entry: QueueEntry): number {
-    const rank = this.queueList.rank(entry);
-    if (entry.queueSeq <= this.mark + 1) return rank + 1;
-    const arrivedAbove = rank - this.queueList.countBelow({ conversationId: '', queueSeq: this.mark + 1 });
-    return rank + 1 + Math.max(0, entry.queueSeq - this.mark - 1 - arrivedAbove);
-  }
-
   async position(conversationId: string): Promise<number> {
     const entry = this.queued.get(conversationId);
-    return entry ? this.placeOf(entry) : 0;
+    return entry ? this.queueList.rank(entry) + 1 : 0;
   }
 
   async positions(conversationIds: string[]): Promise<QueuePlace[]> {
     return conversationIds.map((id) => {
       const entry = this.queued.get(id);
-      return entry ? { position: this.placeOf(entry), queueSeq: entry.queueSeq } : { position: 0, queueSeq: null };
+      return entry ? { position: this.queueList.rank(entry) + 1, queueSeq: entry.queueSeq } : { position: 0, queueSeq: null };
     });
   }
 

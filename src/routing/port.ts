@@ -34,11 +34,6 @@ export interface QueuePage {
   limit: number;
 }
 
-export interface GapDispatch {
-  proposals: Proposal[];
-  waitMs: number;
-}
-
 export interface QueueStats {
   length: number;
   oldestQueuedAt: number | null;
@@ -72,15 +67,8 @@ export interface Router {
    * so the load erases nothing made meanwhile. Operations that arrive meanwhile wait and then run on the new state.
    */
   rebuildFrom(read: () => Promise<RoutingSnapshot>): Promise<void>;
-  /**
-   * Adds the conversation to the queue (idempotent by id and version) and dispatches. Entries arrive after
-   * their commit, so across instances a later queue_seq may arrive first: the router keeps a watermark (every
-   * queue_seq at or below it has arrived or was given up on) and serves nothing above it, holding a gap for
-   * at most the gap hold before skipping it (a late arrival below the watermark is then served first).
-   */
+  /** Adds the conversation to the queue (idempotent by id and version) and dispatches. */
   enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]>;
-  /** Dispatches only: what a held gap allowed once its hold ran out; waitMs is what is left of a hold (0: none). */
-  dispatch(): Promise<GapDispatch>;
   /** The conversation no longer holds the rep's slot (closed); frees it, forgets its version, and dispatches. */
   releaseAndDispatch(conversationId: string, repId: number): Promise<Proposal[]>;
   /**

@@ -21,13 +21,6 @@ export class SerialLock {
 
 export class ServiceContext {
   readonly lock = new SerialLock();
-  /**
-   * Bound on one router call made while a store transaction is open (ROUTER_CALL_TIMEOUT_MS): a stalled
-   * Redis must not hold a PostgreSQL connection and its row locks for longer. 0 is no bound.
-   */
-  routerCallTimeoutMs = 2000;
-  /** How long the router holds a gap in queue_seq (ROUTER_GAP_HOLD_MS): when to dispatch again behind one. */
-  gapHoldMs = 500;
   private readonly repCards = new Map<number, RepCard>();
   private readonly customerCards = new Map<number, CustomerCard>();
 
@@ -84,10 +77,6 @@ export class ServiceContext {
     };
     this.resyncTimer = setTimeout(retry, delay);
     this.resyncTimer.unref();
-  }
-
-  isClosed(): boolean {
-    return this.closed;
   }
 
   close(): void {

@@ -1,10 +1,9 @@
 // enqueueConversation: a new or abandoned conversation enters routing (customer connect or POST /queue/).
-import { conflict, notFound, unavailable } from '../domain/errors.ts';
+import { conflict, notFound } from '../domain/errors.ts';
 import type { Conversation } from '../domain/types.ts';
 import { assignProposals } from './assign.ts';
-import { watchGaps } from './gap-watch.ts';
 import { entryOf, type ServiceContext } from './context.ts';
-import type { Proposal, QueueEntry } from '../routing/port.ts';
+import type { Proposal } from '../routing/port.ts';
 
 export type EnqueueOutcome = { conversation: Conversation; assigned: boolean };
 
@@ -21,11 +20,13 @@ export interface EnqueueOptions {
 }
 
 /**
- * The store commits first (queue_seq is allocated under the counter row lock, released at COMMIT), then the
- * router is told, with no transaction open: a Redis stall holds no PostgreSQL connection or lock. Across
- * instances entries may reach the router out of queue_seq order; the router's watermark serves them in order
- * anyway and counts the missing ones in positions (routing/port.ts). A COMMIT that reported failure may still
- * have happened: the store is read again, and a conversation it has queued is routed all the same.
+ * The router is told inside the store's transaction, while the queue_seq allocation is locked, so that it
+ * receives entries in queue_seq order across instances: the queue is served first come, first served, and the
+ * position in the first `queued` frame is exact. A COMMIT that fails after the router took the entry is
+ * undone in the router: its proposals are handed back (the store refuses them) and the entry is removed. A
+ * COMMIT that reported failure may still have happened: the store is read again, and a conversation it has
+ * queued is routed all the same. (The price: a stalled Redis call holds the queue_seq row lock; see
+ * docs/architecture.md.)
  */
 export function enqueueConversation(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
   let batch = batches.get(ctx);
@@ -86,21 +87,28 @@ class EnqueueBatch {
 }
 
 async function enqueueOne(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
+  let proposals: Proposal[] = [];
+  let routed = false;
   let queued: Conversation | undefined;
   try {
-    queued = await ctx.store.enqueue(conversationId, ctx.now());
+    queued = await ctx.store.enqueue(conversationId, ctx.now(), async (c) => {
+      proposals = await ctx.router.enqueueAndDispatch(entryOf(c));
+      routed = true;
+    });
   } catch (err) {
     const current = await ctx.store.getConversation(conversationId).catch(() => undefined);
-    if (current?.status !== 'queued') throw err;
+    if (current?.status !== 'queued') {
+      if (routed) await unroute(ctx, conversationId, proposals);
+      throw err;
+    }
     queued = current;
   }
   if (!queued) return notQueued(ctx, conversationId, opts);
-  const done = await assignProposals(ctx, await routeWithin(ctx, entryOf(queued)));
+  const done = await assignProposals(ctx, proposals);
   const mine = done.find((d) => d.conversation.id === conversationId);
   if (!mine) {
     await tellQueued(ctx, conversationId, queued, opts);
     await ctx.publish({ kind: 'queue_changed' });
-    watchGaps(ctx);
   }
   return { conversation: mine ? mine.conversation : queued, assigned: mine !== undefined };
 }
@@ -113,27 +121,25 @@ async function enqueueMany(ctx: ServiceContext, items: Pending[]): Promise<void>
     results = await ctx.store.enqueueMany(
       items.map((i) => i.conversationId),
       ctx.now(),
+      async (queued) => {
+        for (const c of queued) proposals.set(c.id, await ctx.router.enqueueAndDispatch(entryOf(c)));
+      },
     );
   } catch (err) {
-    // As for one: a conversation the store has queued after all is routed.
+    // As for one: a conversation the store has queued after all is routed; one it has not leaves the router.
     results = [];
     for (const item of items) {
       const current = await ctx.store.getConversation(item.conversationId).catch(() => undefined);
-      results.push(current?.status === 'queued' ? current : (err as Error));
-    }
-  }
-  // In queue_seq order; once the router fails, the rest are not tried (each would wait out the same stall):
-  // they are queued in the store, and the reconciler puts them in the router.
-  let routeError: Error | undefined;
-  for (const [k, queued] of results.entries()) {
-    if (!queued || queued instanceof Error) continue;
-    if (routeError) results[k] = routeError;
-    else {
-      try {
-        proposals.set(queued.id, await routeWithin(ctx, entryOf(queued)));
-      } catch (err) {
-        results[k] = routeError = err as Error;
+      if (current?.status === 'queued') {
+        results.push(current);
+        continue;
       }
+      const routed = proposals.get(item.conversationId);
+      if (routed) {
+        proposals.delete(item.conversationId);
+        await unroute(ctx, item.conversationId, routed);
+      }
+      results.push(err as Error);
     }
   }
   let done: Awaited<ReturnType<typeof assignProposals>>;
@@ -162,10 +168,7 @@ async function enqueueMany(ctx: ServiceContext, items: Pending[]): Promise<void>
       item.reject(err);
     }
   }
-  if (waiting) {
-    await ctx.publish({ kind: 'queue_changed' }).catch((err) => ctx.reportError(err, 'publishing queue_changed failed'));
-    watchGaps(ctx);
-  }
+  if (waiting) await ctx.publish({ kind: 'queue_changed' }).catch((err) => ctx.reportError(err, 'publishing queue_changed failed'));
 }
 
 /** Already queued or assigned (or missing): what the caller learns instead. */
@@ -183,40 +186,13 @@ async function tellQueued(ctx: ServiceContext, conversationId: string, queued: C
   if (position > 0) opts.onQueued(position, opts.estimate ? await opts.estimate(position) : 0, queued.version);
 }
 
-class RouterCallTimeout extends Error {}
-
-/**
- * The router call after the commit, bounded by ctx.routerCallTimeoutMs so that a stalled Redis does not hang
- * the caller: past it the caller gets a 503. The conversation is queued in the store all the same: the late
- * call, when it lands, has its proposals committed here; one that never lands is the reconciler's (and the
- * watermark skips its queue_seq after the gap hold).
- */
-async function routeWithin(ctx: ServiceContext, entry: QueueEntry): Promise<Proposal[]> {
-  const call = ctx.router.enqueueAndDispatch(entry);
-  const ms = ctx.routerCallTimeoutMs;
-  if (!(ms > 0)) return call;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new RouterCallTimeout()), ms)));
+/** The router took an entry whose COMMIT failed: the store refuses its proposals, and the entry goes. */
+async function unroute(ctx: ServiceContext, conversationId: string, proposals: Proposal[]): Promise<void> {
   try {
-    return await Promise.race([call, timeout]);
+    await assignProposals(ctx, proposals);
+    await ctx.router.remove(conversationId);
   } catch (err) {
-    if (!(err instanceof RouterCallTimeout)) throw err;
-    call.then(
-      (late) => settleLate(ctx, late),
-      (lateErr) => ctx.reportError(lateErr, 'a router call that timed out failed; the reconciler will route the conversation'),
-    );
-    throw unavailable('The conversation is queued, but routing did not answer in time; its place follows. Try again.', 1);
-  } finally {
-    clearTimeout(timer);
+    // The reconciler finds what is left (a router entry the store does not have as queued).
+    ctx.reportError(err, 'undoing the routing of a failed enqueue failed; the reconciler will');
   }
-}
-
-/** A router call that timed out landed after all: what it proposed is committed (or handed back), in order. */
-function settleLate(ctx: ServiceContext, proposals: Proposal[]): void {
-  ctx.lock
-    .run(async () => {
-      await assignProposals(ctx, proposals);
-      await ctx.publish({ kind: 'queue_changed' });
-    })
-    .catch((err) => ctx.reportError(err, 'settling a late router call failed; the reconciler will'));
 }

@@ -190,8 +190,8 @@ export interface Store {
   // Routing transitions: each one conditional, each one a transaction.
   /**
    * new|abandoned -> queued. A new or abandoned conversation takes a fresh queue_seq (the tail).
-   * `beforeCommit` runs inside the transaction, while the queue_seq allocation is still locked (a fault seam
-   * for tests; the enqueue service routes after the commit and relies on the router's queue_seq watermark).
+   * `beforeCommit` runs inside the transaction, while the queue_seq allocation is still locked, so that
+   * the router receives entries in queue_seq order across instances.
    */
   enqueue(conversationId: string, now: number, beforeCommit?: (queued: Conversation) => Promise<void>): Promise<Conversation | undefined>;
   /**

@@ -321,8 +321,7 @@ export class SqlStore extends SqlConversationStore implements Store {
       const reps = (await db.selectFrom('rep_profiles').selectAll().orderBy('id').execute()).map(toRep);
       const queue = (await db.selectFrom('conversations').selectAll().where('status', '=', 'queued').orderBy('queue_seq').execute()).map(toConversation);
       const assigned = (await db.selectFrom('conversations').selectAll().where('status', '=', 'assigned').execute()).map(toConversation);
-      const counter = await db.selectFrom('counters').select('value').where('name', '=', 'queue_seq').executeTakeFirst();
-      return { reps, queue, assigned, queueSeq: counter ? Number(counter.value) : undefined };
+      return { reps, queue, assigned };
     };
     if (this.dialect === 'postgres') return this.db.transaction().setIsolationLevel('repeatable read').execute(read);
     return this.db.transaction().execute(read);

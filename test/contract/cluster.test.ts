@@ -11,7 +11,6 @@ import { startRedisCluster, type ThrowawayCluster } from '../helpers/redis-clust
 import { uniquePrefix } from '../helpers/redis.ts';
 import { entry, routerContract, slot } from './router.contract.ts';
 import { routerPagesContract } from './router-pages.contract.ts';
-import { routerGapsContract } from './router-gaps.contract.ts';
 import { busContract, logout, recorder } from './bus.contract.ts';
 
 function missingTools(): string | false {
@@ -47,8 +46,8 @@ async function client(): Promise<Cluster> {
   return shared;
 }
 
-async function newRouter(opts?: { gapHoldMs?: number }): Promise<{ router: RedisRouter; cleanup(): Promise<void> }> {
-  const router = new RedisRouter(await client(), { prefix: `${runPrefix}-${++serial}`, gapHoldMs: opts?.gapHoldMs ?? 0 });
+async function newRouter(): Promise<{ router: RedisRouter; cleanup(): Promise<void> }> {
+  const router = new RedisRouter(await client(), { prefix: `${runPrefix}-${++serial}` });
   await router.rebuild({ reps: [], queue: [], assigned: [] });
   return { router, cleanup: () => router.destroy().then(() => undefined) };
 }
@@ -62,7 +61,6 @@ after(async () => {
 
 routerContract('redis cluster', newRouter, { skip });
 routerPagesContract('redis cluster', newRouter, { skip });
-routerGapsContract('redis cluster', newRouter, { skip });
 
 async function clusterBus(prefix: string): Promise<RedisBus> {
   const c = (await started()).connect();

@@ -6,11 +6,7 @@ import type { RepSlot } from '../../src/domain/policy.ts';
 import type { RoutingSnapshot } from '../../src/store/port.ts';
 import type { Conversation, ConversationStatus, RepProfile } from '../../src/domain/types.ts';
 
-/**
- * A fresh router. Cases here use made-up queue_seqs with holes, so factories default the gap hold to 0 (a hole
- * is skipped at once, as if every queue_seq had arrived); router-gaps.contract.ts passes a long one.
- */
-export type RouterFactory = (opts?: { gapHoldMs?: number }) => Promise<{ router: Router; cleanup(): Promise<void> }>;
+export type RouterFactory = () => Promise<{ router: Router; cleanup(): Promise<void> }>;
 
 export interface RouterContractOptions {
   /** A reason to skip the whole suite (e.g. Redis is not reachable). */

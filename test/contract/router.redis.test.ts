@@ -11,7 +11,6 @@ import type { RoutingSnapshot } from '../../src/store/port.ts';
 import { connectRedis, requireRedis, uniquePrefix } from '../helpers/redis.ts';
 import { entry, pairs, routerContract, slot, snapshotOf } from './router.contract.ts';
 import { routerPagesContract } from './router-pages.contract.ts';
-import { routerGapsContract } from './router-gaps.contract.ts';
 
 const skip = await requireRedis();
 const runPrefix = uniquePrefix('sbtest-router');
@@ -36,7 +35,7 @@ async function newRouter(options: RedisRouterOptions = {}): Promise<RedisRouter>
 /** Deletes every key the router may have written, then checks that none is left. */
 async function dropAndCheck(router: RedisRouter): Promise<void> {
   await router.destroy();
-  const names = (['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'repHeld', 'mark', 'rebuildLock'] as const).map((k) => router.key(k));
+  const names = (['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'repHeld', 'rebuildLock'] as const).map((k) => router.key(k));
   // The keys of the old per-rep layout must not come back.
   for (let rep = 1; rep <= 9; rep++) names.push(`${router.key('repHeld')}:${rep}`);
   assert.equal(await (await client()).exists(...names), 0, 'no key of this router is left');
@@ -49,8 +48,8 @@ after(async () => {
 
 routerContract(
   'redis',
-  async (opts) => {
-    const router = await newRouter({ gapHoldMs: opts?.gapHoldMs ?? 0 });
+  async () => {
+    const router = await newRouter();
     await router.rebuild({ reps: [], queue: [], assigned: [] });
     return { router, cleanup: () => dropAndCheck(router) };
   },
@@ -59,18 +58,8 @@ routerContract(
 
 routerPagesContract(
   'redis',
-  async (opts) => {
-    const router = await newRouter({ gapHoldMs: opts?.gapHoldMs ?? 0 });
-    await router.rebuild({ reps: [], queue: [], assigned: [] });
-    return { router, cleanup: () => dropAndCheck(router) };
-  },
-  { skip },
-);
-
-routerGapsContract(
-  'redis',
-  async (opts) => {
-    const router = await newRouter({ gapHoldMs: opts?.gapHoldMs ?? 0 });
+  async () => {
+    const router = await newRouter();
     await router.rebuild({ reps: [], queue: [], assigned: [] });
     return { router, cleanup: () => dropAndCheck(router) };
   },
@@ -205,7 +194,7 @@ describe('RedisRouter: lost state', { skip: skip || undefined }, () => {
     assert.deepEqual(await r.zrange(router.key('repHeld'), 0, -1), [`${'1'.padStart(20, '0')}:c1`]);
     assert.equal(await r.exists(`${router.key('repHeld')}:1`), 0);
     // Redis Cluster hashes only the first {...} of a key: it must be the shared tag in every key.
-    for (const k of ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'repHeld', 'mark', 'rebuildLock'] as const) {
+    for (const k of ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'repHeld', 'rebuildLock'] as const) {
       assert.equal(/\{([^}]*)\}/.exec(router.key(k))?.[1], 'tag-x', k);
     }
   });

@@ -6,7 +6,6 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { buildApp, type BuiltApp } from '../../src/app.ts';
 import { openPostgres, openSqlite } from '../../src/store/open.ts';
 import { MemoryRouter } from '../../src/routing/memory-router.ts';
-import type { Router } from '../../src/routing/port.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import type { Store } from '../../src/store/port.ts';
 import { withTimeout } from './wait.ts';
@@ -27,8 +26,6 @@ export interface StartOptions {
   dataDir?: string;
   databaseUrl?: string;
   port?: number;
-  /** The router to use (a fault seam); a fresh MemoryRouter by default. */
-  router?: Router;
 }
 
 export const STOP_TIMEOUT_MS = 20_000;
@@ -45,7 +42,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     ...(opts.env ?? {}),
   });
   const store = opts.databaseUrl ? await openPostgres({ url: opts.databaseUrl }) : await openSqlite({ file: join(dataDir, 'switchboard.sqlite3') });
-  const built = await buildApp({ config, store, router: opts.router ?? new MemoryRouter(), bus: new MemoryBus(), jwtSecret: config.jwtSecret ?? TEST_SECRET });
+  const built = await buildApp({ config, store, router: new MemoryRouter(), bus: new MemoryBus(), jwtSecret: config.jwtSecret ?? TEST_SECRET });
   await built.app.listen({ port: opts.port ?? 0, host: '127.0.0.1' });
   const address = built.app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

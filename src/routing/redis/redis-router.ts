@@ -6,9 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RepSlot } from '../../domain/policy.ts';
 import type { Conversation } from '../../domain/types.ts';
 import type { RoutingSnapshot } from '../../domain/types.ts';
-import type { GapDispatch, Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from '../port.ts';
+import type { Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from '../port.ts';
 import { routingScripts } from './scripts.ts';
-import { snapshotMark } from '../snapshot-mark.ts';
 
 export interface RedisRouterOptions {
   /** Key prefix (REDIS_PREFIX); default `sb`. */
@@ -23,8 +22,6 @@ export interface RedisRouterOptions {
   rebuildLockMs?: number;
   /** How long a caller that lost the rebuild lock waits before it retries; default 20 ms. */
   rebuildPollMs?: number;
-  /** How long a gap in queue_seq holds back the entries above it (ROUTER_GAP_HOLD_MS); default 500. */
-  gapHoldMs?: number;
 }
 
 /** The keys, by the name the scripts' headers use. */
@@ -39,19 +36,17 @@ const KEY_SUFFIX = {
   eligible: 'eligible',
   clock: 'clock',
   repHeld: 'rep-held',
-  mark: 'mark',
   rebuildLock: 'rebuild-lock',
 } as const;
 type KeyName = keyof typeof KEY_SUFFIX;
 
-const STATE: KeyName[] = ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'repHeld', 'mark'];
-const DISPATCH: KeyName[] = ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'reps', 'eligible', 'clock', 'repHeld', 'mark'];
+const STATE: KeyName[] = ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'clock', 'repHeld'];
+const DISPATCH: KeyName[] = ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'reps', 'eligible', 'clock', 'repHeld'];
 
 /** The KEYS of each script, in order; checked against the number in its file name. */
 const SCRIPT_KEYS: Record<string, KeyName[]> = {
   enqueueAndDispatch: STATE,
   releaseAndDispatch: STATE,
-  dispatch: DISPATCH,
   remove: ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'repHeld'],
   transfer: DISPATCH,
   requeue: STATE,
@@ -63,8 +58,8 @@ const SCRIPT_KEYS: Record<string, KeyName[]> = {
   queuedAfter: ['epoch', 'queue', 'entries'],
   stats: ['epoch', 'queue', 'queuedAt'],
   inspect: ['epoch', 'queue', 'held', 'reps', 'versions'],
-  position: ['epoch', 'queue', 'entries', 'mark'],
-  positions: ['epoch', 'queue', 'mark'],
+  position: ['epoch', 'queue', 'entries'],
+  positions: ['epoch', 'queue'],
   drop: [...STATE, 'rebuildLock'],
   releaseLock: ['rebuildLock'],
 };
@@ -111,11 +106,11 @@ function packedOf(c: Conversation): string {
   return [c.queueSeq ?? 0, c.customerId, c.queuedAt ?? c.createdAt, c.version].map(num).join('|');
 }
 
-function snapshotArgs(s: RoutingSnapshot, gapHoldMs: number): string[] {
+function snapshotArgs(s: RoutingSnapshot): string[] {
   const reps = s.reps.map((r) => `${r.id}|${r.status}|${r.maxCapacity}|${r.lastAssignedAt ?? ''}`);
   const held = s.assigned.filter((c) => c.repId !== null).map((c) => `${c.repId}|${packedOf(c)}|${c.id}`);
   const queue = s.queue.map((c) => `${packedOf(c)}|${c.id}`);
-  return [num(snapshotMark(s)), num(gapHoldMs), num(reps.length), num(held.length), ...reps, ...held, ...queue];
+  return [num(reps.length), num(held.length), ...reps, ...held, ...queue];
 }
 
 /**
@@ -128,7 +123,6 @@ export class RedisRouter implements Router {
   private readonly base: string;
   private readonly lockMs: number;
   private readonly pollMs: number;
-  private readonly gapHoldMs: number;
   private recovering: Promise<void> | undefined;
 
   constructor(
@@ -138,7 +132,6 @@ export class RedisRouter implements Router {
     this.base = `${options.prefix ?? 'sb'}:{${options.hashTag ?? 'routing'}}:`;
     this.lockMs = options.rebuildLockMs ?? 10_000;
     this.pollMs = options.rebuildPollMs ?? 20;
-    this.gapHoldMs = options.gapHoldMs ?? 500;
     defineCommands(redis);
   }
 
@@ -188,14 +181,14 @@ export class RedisRouter implements Router {
       if ((await this.redis.exists(this.key('epoch'))) === 1) return;
       const snapshot = await source();
       const epoch = newEpoch();
-      if ((await this.call('rebuild', ['missing', epoch, ...snapshotArgs(snapshot, this.gapHoldMs)])) === 1) this.options.onRebuild?.(epoch);
+      if ((await this.call('rebuild', ['missing', epoch, ...snapshotArgs(snapshot)])) === 1) this.options.onRebuild?.(epoch);
     } finally {
       await this.call('releaseLock', [token]).catch(() => undefined);
     }
   }
 
   async rebuild(snapshot: RoutingSnapshot): Promise<void> {
-    await this.call('rebuild', ['force', newEpoch(), ...snapshotArgs(snapshot, this.gapHoldMs)]);
+    await this.call('rebuild', ['force', newEpoch(), ...snapshotArgs(snapshot)]);
   }
 
   /**
@@ -216,7 +209,7 @@ export class RedisRouter implements Router {
       await this.redis.del(this.key('epoch'));
       const snapshot = await read();
       const epoch = newEpoch();
-      if ((await this.call('rebuild', ['missing', epoch, ...snapshotArgs(snapshot, this.gapHoldMs)])) === 1) this.options.onRebuild?.(epoch);
+      if ((await this.call('rebuild', ['missing', epoch, ...snapshotArgs(snapshot)])) === 1) this.options.onRebuild?.(epoch);
     } finally {
       await this.call('releaseLock', [token]).catch(() => undefined);
     }
@@ -224,11 +217,6 @@ export class RedisRouter implements Router {
 
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
     return parseProposals(await this.run('enqueueAndDispatch', entryArgs(entry)));
-  }
-
-  async dispatch(): Promise<GapDispatch> {
-    const [proposals, waitMs] = (await this.run('dispatch', [])) as [unknown, number];
-    return { proposals: parseProposals(proposals), waitMs: Number(waitMs) };
   }
 
   async releaseAndDispatch(conversationId: string, repId: number): Promise<Proposal[]> {

@@ -10,9 +10,6 @@
     K.reps      hash    repId -> "status|maxCapacity|load|lastAssignedAt" (empty when never assigned)
     K.eligible  zset    the reps online with load < maxCapacity, in policy order (see eligibleMember)
     K.clock     string  the last lastAssignedAt stamp handed out or loaded
-    K.mark      hash    w: the queue_seq watermark (every queue_seq at or below it arrived or was given up
-                        on; nothing above it is dispatched), since: when the gap above w was first seen
-                        (ms), hold: how long a gap is held before it is skipped (ms)
     K.repHeld   zset    "<repId, 20 digits>:<conversationId>", all scores 0: the conversations each rep
                         holds, one rep's read by a lex range (a key per rep would be a key no script
                         declares, which Redis Cluster forbids)

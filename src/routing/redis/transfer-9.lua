@@ -13,7 +13,6 @@
       KEYS[7]  eligible   zset of the reps online with a free slot, in policy order
       KEYS[8]  clock      string, last lastAssignedAt stamp
       KEYS[9]  repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
-      KEYS[10] mark       hash w: the queue_seq watermark, since: when the gap above it was first seen (ms), hold: how long a gap is held (ms)
 
       ARGV[1]  conversationId
       ARGV[2]  fromRepId
@@ -28,7 +27,6 @@
 local K = {
   epoch = KEYS[1], queue = KEYS[2], queuedAt = KEYS[3], entries = KEYS[4], held = KEYS[5],
   reps = KEYS[6], eligible = KEYS[7], clock = KEYS[8], repHeld = KEYS[9],
-  mark = KEYS[10],
 }
 --- @include "includes/dispatch"
 

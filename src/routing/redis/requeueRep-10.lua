@@ -14,7 +14,6 @@
       KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
       KEYS[9]  clock      string, last lastAssignedAt stamp
       KEYS[10] repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
-      KEYS[11] mark       hash w: the queue_seq watermark, since: when the gap above it was first seen (ms), hold: how long a gap is held (ms)
 
       ARGV[1]  repId
       ARGV[2]  status (online | away | offline)
@@ -31,7 +30,6 @@
 local K = {
   epoch = KEYS[1], queue = KEYS[2], queuedAt = KEYS[3], entries = KEYS[4], held = KEYS[5],
   versions = KEYS[6], reps = KEYS[7], eligible = KEYS[8], clock = KEYS[9], repHeld = KEYS[10],
-  mark = KEYS[11],
 }
 --- @include "includes/dispatch"
 

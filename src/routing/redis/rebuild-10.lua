@@ -14,17 +14,14 @@
       KEYS[8]  eligible   zset of the reps online with a free slot, in policy order
       KEYS[9]  clock      string, last lastAssignedAt stamp (kept: stamps only move forward)
       KEYS[10] repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
-      KEYS[11] mark       hash w: the queue_seq watermark, since: when the gap above it was first seen (ms), hold: how long a gap is held (ms)
 
       ARGV[1]  mode: "force" (always) or "missing" (only when the epoch key is missing)
       ARGV[2]  the new epoch
-      ARGV[3]  the queue_seq watermark (every queue_seq up to it is committed: in this snapshot or gone)
-      ARGV[4]  the gap hold (ms)
-      ARGV[5]  number of reps, R
-      ARGV[6]  number of held assignments, H
-      ARGV[7 .. 6+R]        reps: "repId|status|maxCapacity|lastAssignedAt" (lastAssignedAt "" for never)
-      ARGV[7+R .. 6+R+H]    held: "repId|queueSeq|customerId|queuedAt|version|conversationId"
-      ARGV[7+R+H ..]        queue: "queueSeq|customerId|queuedAt|version|conversationId"
+      ARGV[3]  number of reps, R
+      ARGV[4]  number of held assignments, H
+      ARGV[5 .. 4+R]        reps: "repId|status|maxCapacity|lastAssignedAt" (lastAssignedAt "" for never)
+      ARGV[5+R .. 4+R+H]    held: "repId|queueSeq|customerId|queuedAt|version|conversationId"
+      ARGV[5+R+H ..]        queue: "queueSeq|customerId|queuedAt|version|conversationId"
 
     Output:
       1 when the state was replaced, 0 when mode "missing" found state already there
@@ -32,20 +29,18 @@
 local K = {
   epoch = KEYS[1], queue = KEYS[2], queuedAt = KEYS[3], entries = KEYS[4], held = KEYS[5],
   versions = KEYS[6], reps = KEYS[7], eligible = KEYS[8], clock = KEYS[9], repHeld = KEYS[10],
-  mark = KEYS[11],
 }
 --- @include "includes/state"
 
 if ARGV[1] == 'missing' and redis.call('EXISTS', K.epoch) == 1 then return 0 end
 
 -- Wipe what is there (after a plain flush nothing is).
-redis.call('DEL', K.queue, K.queuedAt, K.entries, K.held, K.versions, K.reps, K.eligible, K.repHeld, K.mark)
-redis.call('HSET', K.mark, 'w', ARGV[3], 'hold', ARGV[4])
+redis.call('DEL', K.queue, K.queuedAt, K.entries, K.held, K.versions, K.reps, K.eligible, K.repHeld)
 
-local repCount, heldCount = tonumber(ARGV[5]), tonumber(ARGV[6])
+local repCount, heldCount = tonumber(ARGV[3]), tonumber(ARGV[4])
 local reps = {}
 local order = {}
-for i = 7, 6 + repCount do
+for i = 5, 4 + repCount do
   local repId, status, maxCapacity, last = string.match(ARGV[i], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
   local rep = { id = repId, status = status, max = tonumber(maxCapacity), load = 0, last = tonumber(last) }
   reps[repId] = rep
@@ -53,7 +48,7 @@ for i = 7, 6 + repCount do
   noteStamp(rep.last)
 end
 
-for i = 7 + repCount, 6 + repCount + heldCount do
+for i = 5 + repCount, 4 + repCount + heldCount do
   local repId, queueSeq, customerId, queuedAt, version, conversationId =
     string.match(ARGV[i], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   hold(conversationId, repId, packEntry(queueSeq, customerId, queuedAt, version))
@@ -63,7 +58,7 @@ for i = 7 + repCount, 6 + repCount + heldCount do
 end
 for i = 1, #order do writeRep(order[i]) end
 
-for i = 7 + repCount + heldCount, #ARGV do
+for i = 5 + repCount + heldCount, #ARGV do
   local queueSeq, customerId, queuedAt, version, conversationId =
     string.match(ARGV[i], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
   insertEntry(conversationId, queueSeq, customerId, queuedAt, version)
