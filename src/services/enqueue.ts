@@ -47,8 +47,8 @@ const MAX_BATCH = 100;
 /**
  * Enqueues that arrive in the same event-loop turn, or while the batch waits for the routing lock (a
  * connect storm), share one store transaction, in arrival order: one commit instead of one each, which is
- * most of an enqueue's cost. Each is still the store's conditional transition, and the router receives
- * them after the commit, in queue_seq order. A lone enqueue takes the single path, unchanged.
+ * most of an enqueue's cost. Each is still the store's conditional transition, and the router still
+ * receives them inside the transaction, in queue_seq order. A lone enqueue takes the single path, unchanged.
  * A batch takes at most MAX_BATCH, so that one transaction (synchronous on SQLite) cannot stall the loop long.
  */
 class EnqueueBatch {
