@@ -1,81 +1,21 @@
 // Enqueues that arrive together (a connect storm) share one store transaction: each is still the store's
 // conditional transition, the router gets them in queue_seq order inside the transaction, every caller gets
 // the outcome a lone enqueue would have given, and a failed COMMIT leaves nothing in the router.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openPostgres, openSqlite } from '../../src/store/open.ts';
-import type { SqlStore } from '../../src/store/sql-store.ts';
 import type { Store } from '../../src/store/port.ts';
-import { MemoryRouter } from '../../src/routing/memory-router.ts';
-import { RedisRouter } from '../../src/routing/redis/redis-router.ts';
 import type { Router, QueueEntry } from '../../src/routing/port.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { ServiceContext } from '../../src/services/context.ts';
 import { enqueueConversation } from '../../src/services/enqueue.ts';
 import { registerRep } from '../../src/services/reps.ts';
 import { routingDrift } from '../../src/services/reconcile.ts';
-import { createTempDatabase, requirePostgres } from '../helpers/pg.ts';
-import { connectRedis, requireRedis, uniquePrefix } from '../helpers/redis.ts';
 import { faulty } from '../helpers/faults.ts';
+import { fakeUser, routingModes, type RoutingMode } from '../helpers/routing-modes.ts';
 
-const pgSkip = await requirePostgres();
-const redisSkip = await requireRedis();
-const redis = redisSkip ? undefined : connectRedis();
-if (redis) await redis.connect();
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  redis?.disconnect();
-});
-
-interface Mode {
-  name: string;
-  skip: string | false;
-  store(): Promise<SqlStore>;
-  router(store: Store): Router;
-}
-
-const modes: Mode[] = [
-  {
-    name: 'SQLite + memory router',
-    skip: false,
-    async store() {
-      const dir = mkdtempSync(join(tmpdir(), 'sb-enqbatch-'));
-      const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
-      cleanups.push(async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
-      return store;
-    },
-    router: () => new MemoryRouter(),
-  },
-  {
-    name: 'PostgreSQL + Redis router',
-    skip: pgSkip || redisSkip,
-    async store() {
-      const db = await createTempDatabase('sbenqbatch');
-      const store = await openPostgres({ url: db.url, poolSize: 4 });
-      cleanups.push(async () => {
-        await store.close();
-        await db.drop();
-      });
-      return store;
-    },
-    router(store) {
-      const router = new RedisRouter(redis!, { prefix: uniquePrefix('sbtest-enqbatch'), hashTag: 'sb', snapshot: () => store.routingSnapshot(), rebuildPollMs: 5 });
-      cleanups.push(() => router.destroy());
-      return router;
-    },
-  },
-];
-
-const PW = 'scrypt$16384$8$1$x$y';
-let n = 0;
-const user = (p: string) => ({ username: `${p}${n++}`, email: '', firstName: '', lastName: '', passwordHash: PW });
+const { modes } = await routingModes('enqbatch', { poolSize: 4 });
+type Mode = RoutingMode;
+const user = fakeUser;
 
 async function world(mode: Mode) {
   const real = await mode.store();

@@ -1,93 +1,38 @@
 // Presence sweeps read only what has expired, on both modes (SQLite + memory router + an in-memory ordered
 // set; PostgreSQL + Redis router + a Redis sorted set): a sweep with nothing expired asks the store nothing
 // and never reads the whole queue, and a sweep with k expired handles those k.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
-import { openPostgres, openSqlite } from '../../src/store/open.ts';
-import type { SqlStore } from '../../src/store/sql-store.ts';
 import type { Store } from '../../src/store/port.ts';
-import { MemoryRouter } from '../../src/routing/memory-router.ts';
-import { RedisRouter } from '../../src/routing/redis/redis-router.ts';
 import type { Router } from '../../src/routing/port.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { ServiceContext } from '../../src/services/context.ts';
 import { enqueueConversation } from '../../src/services/enqueue.ts';
 import { MemoryLastSeen, RedisLastSeen, type LastSeenSet } from '../../src/realtime/last-seen.ts';
 import { PresenceSweeper } from '../../src/realtime/presence-sweep.ts';
-import { createTempDatabase, requirePostgres } from '../helpers/pg.ts';
-import { connectRedis, requireRedis, uniquePrefix } from '../helpers/redis.ts';
+import { uniquePrefix } from '../helpers/redis.ts';
 import { faulty } from '../helpers/faults.ts';
+import { fakeUser, routingModes, type RoutingMode } from '../helpers/routing-modes.ts';
 
-const pgSkip = await requirePostgres();
-const redisSkip = await requireRedis();
-const redis = redisSkip ? undefined : connectRedis();
-if (redis) await redis.connect();
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  redis?.disconnect();
-});
+const { modes: pairs, redis, cleanup } = await routingModes('sweep', { poolSize: 4 });
 
-interface Mode {
-  name: string;
-  skip: string | false;
-  shared: boolean;
-  store(): Promise<SqlStore>;
-  router(store: Store): Router;
+interface Mode extends RoutingMode {
   set(name: string): LastSeenSet;
 }
 
-const modes: Mode[] = [
-  {
-    name: 'SQLite + memory router',
-    skip: false,
-    shared: false,
-    async store() {
-      const dir = mkdtempSync(join(tmpdir(), 'sb-sweep-'));
-      const store = await openSqlite({ file: join(dir, 'db.sqlite3') });
-      cleanups.push(async () => {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      });
-      return store;
-    },
-    router: () => new MemoryRouter(),
-    set: () => new MemoryLastSeen(),
+const modes: Mode[] = pairs.map((m) => ({
+  ...m,
+  set(name: string): LastSeenSet {
+    if (!m.shared) return new MemoryLastSeen();
+    const key = `${uniquePrefix('sbtest-presence')}:{sb}:${name}`;
+    cleanup(async () => void (await redis!.del(key)));
+    return new RedisLastSeen(redis!, key);
   },
-  {
-    name: 'PostgreSQL + Redis router',
-    skip: pgSkip || redisSkip,
-    shared: true,
-    async store() {
-      const db = await createTempDatabase('sbsweep');
-      const store = await openPostgres({ url: db.url, poolSize: 4 });
-      cleanups.push(async () => {
-        await store.close();
-        await db.drop();
-      });
-      return store;
-    },
-    router(store) {
-      const router = new RedisRouter(redis!, { prefix: uniquePrefix('sbtest-sweep'), hashTag: 'sb', snapshot: () => store.routingSnapshot(), rebuildPollMs: 5 });
-      cleanups.push(() => router.destroy());
-      return router;
-    },
-    set(name) {
-      const key = `${uniquePrefix('sbtest-presence')}:{sb}:${name}`;
-      cleanups.push(async () => void (await redis!.del(key)));
-      return new RedisLastSeen(redis!, key);
-    },
-  },
-];
+}));
 
-const PW = 'scrypt$16384$8$1$x$y';
-let n = 0;
-const user = (p: string) => ({ username: `${p}${n++}`, email: '', firstName: '', lastName: '', passwordHash: PW });
+const user = fakeUser;
 const HOUR = 3_600_000;
 
 for (const mode of modes) {
