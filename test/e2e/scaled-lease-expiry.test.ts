@@ -3,42 +3,30 @@
 // the surviving instance's sockets, renewed, keep theirs. Two real instances, one PostgreSQL, a throwaway Redis.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
-import { startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import type { Instance } from '../helpers/processes.ts';
+import { scaledSkip, startScaledPair, type ScaledPair } from '../helpers/scaled-pair.ts';
 import { connect, registerRep, type TestSocket } from '../helpers/client.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const LEASE_MS = 1500;
 
 describe('scaled out: a killed instance\'s socket leases expire', async () => {
-  const skip = await requirePostgres();
-  let redis: ThrowawayRedis;
-  let db: TempDatabase;
+  const skip = await scaledSkip();
+  let pair: ScaledPair | undefined;
   let a: Instance;
   let b: Instance;
 
   before(async () => {
     if (skip) return;
-    redis = await startRedis();
-    db = await createTempDatabase('sblease');
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      JWT_SECRET: 'scaled-lease-secret-long-enough-for-hs256-xx',
-      RATE_REGISTER_PER_MIN: '100000',
-      RATE_TOKEN_PER_MIN: '100000',
+    pair = await startScaledPair('lease', {
       MAX_SOCKETS_PER_USER: '2',
       SOCKET_LEASE_MS: String(LEASE_MS),
-    };
-    [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
+    });
+    ({ a, b } = pair);
   });
 
   after(async () => {
-    if (skip) return;
-    for (const i of [a, b]) i?.kill('SIGKILL');
-    await Promise.all([a, b].filter(Boolean).map((i) => i.exited));
-    await redis.stop();
-    await db.drop();
+    await pair?.stop();
   });
 
   /** A socket that got in answers a ping; one over the cap is closed with 1008 after the handshake. */

@@ -3,8 +3,8 @@
 // unopened chats back to the queue once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
-import { requireRedisServer, startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import type { Instance } from '../helpers/processes.ts';
+import { scaledSkip, startScaledPair, type ScaledPair } from '../helpers/scaled-pair.ts';
 import { eventually } from '../helpers/wait.ts';
 import WebSocket from 'ws';
 import { chatPath, connect, http, openConversation, registerCustomer, registerRep, TestSocket } from '../helpers/client.ts';
@@ -13,9 +13,8 @@ const UPGRADES_PER_MIN = 30;
 
 describe('scaled out: limits across 2 instances', async () => {
   // Like the other scaled suites: skipped (or failed, under CI) without PostgreSQL or a redis-server binary.
-  const skip = (await requirePostgres()) || (await requireRedisServer());
-  let redis: ThrowawayRedis;
-  let db: TempDatabase;
+  const skip = await scaledSkip();
+  let pair: ScaledPair | undefined;
   let a: Instance;
   let b: Instance;
   // The other cases connect from 127.0.0.1 well within the budget; the upgrade case has 127.0.0.2 to itself.
@@ -28,30 +27,19 @@ describe('scaled out: limits across 2 instances', async () => {
 
   before(async () => {
     if (skip) return;
-    redis = await startRedis();
-    db = await createTempDatabase('sblimits');
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      JWT_SECRET: 'scaled-limits-secret-long-enough-for-hs256-x',
-      RATE_REGISTER_PER_MIN: '100000',
-      RATE_TOKEN_PER_MIN: '100000',
+    pair = await startScaledPair('limits', {
       WS_FRAMES_PER_S: '1000',
       MAX_SOCKETS_PER_USER: '2',
       MESSAGES_PER_USER_PER_S: '5',
       RATE_WS_UPGRADES_PER_MIN: String(UPGRADES_PER_MIN),
       MAX_OPEN_CONVERSATIONS: '2',
       ACCEPT_TIMEOUT_MS: '2000',
-    };
-    [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
+    });
+    ({ a, b } = pair);
   });
 
   after(async () => {
-    if (skip) return;
-    for (const i of [a, b]) i?.kill('SIGKILL');
-    await Promise.all([a, b].filter(Boolean).map((i) => i.exited));
-    await redis.stop();
-    await db.drop();
+    await pair?.stop();
   });
 
   it('a user holds at most MAX_SOCKETS_PER_USER sockets over both instances', { skip }, async () => {

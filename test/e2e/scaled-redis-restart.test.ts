@@ -4,8 +4,8 @@
 // grace period has passed (a flush must not look like every rep leaving at once).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
-import { killChild, requireRedisServer, startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import { killChild, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import { scaledSkip, startScaledPair, type ScaledPair } from '../helpers/scaled-pair.ts';
 import { eventually } from '../helpers/wait.ts';
 import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep } from '../helpers/client.ts';
 
@@ -14,35 +14,24 @@ const REP_GRACE_MS = 1500;
 const PROMISE_SLACK_MS = 1000 + 600;
 
 describe('scaled out through Redis faults', async () => {
-  const skip = (await requirePostgres()) || (await requireRedisServer());
+  const skip = await scaledSkip();
+  let pair: ScaledPair | undefined;
   let redis: ThrowawayRedis;
-  let db: TempDatabase;
   let a: Instance;
   let b: Instance;
 
   before(async () => {
     if (skip) return;
-    redis = await startRedis();
-    db = await createTempDatabase('sbredisfault');
-    const env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
+    pair = await startScaledPair('redisfault', {
       REDIS_PREFIX: 'sbf',
-      JWT_SECRET: 'redis-fault-test-secret-long-enough-for-hs256',
       REP_GRACE_MS: String(REP_GRACE_MS),
       CUSTOMER_GRACE_MS: '60000',
-      RATE_REGISTER_PER_MIN: '100000',
-      RATE_TOKEN_PER_MIN: '100000',
-    };
-    [a, b] = await Promise.all([startInstance(env), startInstance(env)]);
+    });
+    ({ redis, a, b } = pair);
   });
 
   after(async () => {
-    if (skip) return;
-    for (const i of [a, b]) i?.kill('SIGKILL');
-    await Promise.all([a, b].map((i) => i?.exited));
-    await redis?.stop();
-    await db?.drop();
+    await pair?.stop();
   });
 
   const readiness = async (i: Instance) => {
