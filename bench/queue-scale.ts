@@ -31,7 +31,7 @@ import { enqueueConversation } from '../src/services/enqueue.ts';
 import { registerRep, updateRepSettings } from '../src/services/reps.ts';
 import { closeConversation } from '../src/services/close.ts';
 import { MemoryLastSeen, RedisLastSeen, type LastSeenSet } from '../src/realtime/last-seen.ts';
-import { PresenceSweeper, SWEEP_BATCH } from '../src/realtime/presence-sweep.ts';
+import { PresenceSweeper, SWEEP_BATCH, SWEEP_MODE } from '../src/realtime/presence-sweep.ts';
 import { uuidv7 } from '../src/store/uuid.ts';
 import { sql } from 'kysely';
 import { startRedis, type ThrowawayRedis } from '../test/helpers/processes.ts';
@@ -125,9 +125,7 @@ async function prepare(spec: ModeSpec, size: number) {
       customerHasSocket: () => false,
       localReps: () => [],
       localCustomerConversations: () => [],
-      localSeen: env.redis ? 'refresh' : 'forget',
-      restartCursorWhenEmpty: env.redis !== undefined,
-      reseedRepsMs: env.redis ? 30_000 : Infinity,
+      ...(env.redis ? SWEEP_MODE.shared : SWEEP_MODE.local),
     },
     quiet,
   );

@@ -28,6 +28,12 @@ export interface SweepOptions extends PresenceOptions {
   reseedRepsMs: number;
 }
 
+/** How the sweep behaves in one process (in-memory sets) and scaled out (Redis sets shared by instances). */
+export const SWEEP_MODE = {
+  local: { localSeen: 'forget', restartCursorWhenEmpty: false, reseedRepsMs: Infinity },
+  shared: { localSeen: 'refresh', restartCursorWhenEmpty: true, reseedRepsMs: 30_000 },
+} as const satisfies Record<string, Pick<SweepOptions, 'localSeen' | 'restartCursorWhenEmpty' | 'reseedRepsMs'>>;
+
 export class PresenceSweeper {
   /** The highest queue_seq seen queued: later entries are new to presence. */
   private cursor = 0;

@@ -3,7 +3,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServiceContext } from '../services/context.ts';
 import { MemoryLastSeen } from './last-seen.ts';
-import { PresenceSweeper } from './presence-sweep.ts';
+import { PresenceSweeper, SWEEP_MODE } from './presence-sweep.ts';
 
 /** What the gateway tells presence; implemented by in-process timers or by Redis-shared last-seen times. */
 export interface PresenceTracker {
@@ -101,7 +101,7 @@ export class LocalPresence implements PresenceTracker {
     private readonly opts: PresenceOptions,
     log: FastifyBaseLogger,
   ) {
-    const sweeper = new PresenceSweeper(ctx, this.reps, this.convs, { ...opts, localSeen: 'forget', restartCursorWhenEmpty: false, reseedRepsMs: Infinity }, log);
+    const sweeper = new PresenceSweeper(ctx, this.reps, this.convs, { ...opts, ...SWEEP_MODE.local }, log);
     this.timer = new SweepTimer(sweeper, this.work, log);
   }
 

@@ -9,7 +9,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { ServiceContext } from '../services/context.ts';
 import { RedisLastSeen } from './last-seen.ts';
 import { InFlight, presenceIntervals, SweepTimer, type PresenceOptions, type PresenceTracker } from './presence.ts';
-import { PresenceSweeper } from './presence-sweep.ts';
+import { PresenceSweeper, SWEEP_MODE } from './presence-sweep.ts';
 
 export { presenceIntervals };
 
@@ -30,7 +30,7 @@ export class RedisPresence implements PresenceTracker {
   ) {
     this.reps = new RedisLastSeen(redis, `${prefix}:{sb}:presence:rep`);
     this.convs = new RedisLastSeen(redis, `${prefix}:{sb}:presence:conv`);
-    const sweeper = new PresenceSweeper(ctx, this.reps, this.convs, { ...opts, localSeen: 'refresh', restartCursorWhenEmpty: true, reseedRepsMs: 30_000 }, log);
+    const sweeper = new PresenceSweeper(ctx, this.reps, this.convs, { ...opts, ...SWEEP_MODE.shared }, log);
     this.timer = new SweepTimer(sweeper, this.work, log);
   }
 

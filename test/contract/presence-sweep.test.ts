@@ -11,7 +11,7 @@ import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { ServiceContext } from '../../src/services/context.ts';
 import { enqueueConversation } from '../../src/services/enqueue.ts';
 import { MemoryLastSeen, RedisLastSeen, type LastSeenSet } from '../../src/realtime/last-seen.ts';
-import { PresenceSweeper } from '../../src/realtime/presence-sweep.ts';
+import { PresenceSweeper, SWEEP_MODE } from '../../src/realtime/presence-sweep.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { faulty } from '../helpers/faults.ts';
 import { fakeUser, routingModes, type RoutingMode } from '../helpers/routing-modes.ts';
@@ -70,9 +70,7 @@ for (const mode of modes) {
           customerHasSocket: () => false,
           localReps: () => [],
           localCustomerConversations: () => [],
-          localSeen: mode.shared ? 'refresh' : 'forget',
-          restartCursorWhenEmpty: mode.shared,
-          reseedRepsMs: mode.shared ? 30_000 : Infinity,
+          ...(mode.shared ? SWEEP_MODE.shared : SWEEP_MODE.local),
         },
         pino({ level: 'silent' }) as unknown as FastifyBaseLogger,
       );
