@@ -41,8 +41,8 @@ async function stepCosts(n: number): Promise<StepCosts> {
       verifyFreshToken: await time((i) => tokens.verifyAccess(c[i].access)),
       getIdentity: await time((i) => store.getIdentity(c[i].userId)),
       getConversation: await time((i) => store.getConversation(c[i].conversationId)),
-      // With the router call a no-op: the transaction alone (select, queue_seq bump, update, event).
-      enqueueTxn: await time((i) => store.enqueue(c[i].conversationId, Date.now(), async () => undefined)),
+      // The transaction alone (select, update, event, the queue_seq floor), at a place a router handed out.
+      enqueueTxn: await time((i) => store.enqueue(c[i].conversationId, Date.now(), { queueSeq: i + 1, fromVersion: 0 })),
       assignTxn: await time((i) => store.assign(c[i].conversationId, repId, Date.now())),
       emptyTxn: await time(() => store.db.transaction().execute(async () => undefined)),
     };

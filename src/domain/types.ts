@@ -89,4 +89,6 @@ export interface RoutingSnapshot {
   queue: Conversation[];
   /** Open assignments. */
   assigned: Conversation[];
+  /** The highest queue_seq the store has committed: a rebuilt router hands out seqs above it. */
+  queueSeqFloor: number;
 }

@@ -2,12 +2,15 @@
 // insert and remove shifting one block), the wait order in a ranked set, reps in a map. One process only.
 import { pickRep, type RepSlot } from '../domain/policy.ts';
 import type { RoutingSnapshot } from '../domain/types.ts';
-import type { Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
+import type { Admission, Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
 import { RankedSet } from './ranked-set.ts';
 import { SeqBlocks } from './seq-blocks.ts';
 
 const byQueuedAt = (a: QueueEntry, b: QueueEntry): number =>
   a.queuedAt - b.queuedAt || (a.conversationId < b.conversationId ? -1 : a.conversationId > b.conversationId ? 1 : 0);
+
+/** How far above the store's floor a rebuilt router starts handing out queue_seqs. */
+const SEQ_MARGIN = 1000;
 
 interface Held {
   repId: number;
@@ -20,6 +23,10 @@ export class MemoryRouter implements Router {
   /** The same entries by queued_at: a requeued entry keeps its place but its wait restarts. */
   private readonly waitOrder = new RankedSet<QueueEntry>(byQueuedAt);
   private readonly queued = new Map<string, QueueEntry>();
+  /** Admitted, their enqueue not committed yet: counted in positions, never proposed. */
+  private readonly pending = new Set<string>();
+  /** The last queue_seq handed out by admit. */
+  private lastSeq = 0;
   private readonly held = new Map<string, Held>();
   private readonly reps = new Map<number, RepSlot>();
   /** Highest version seen per conversation: an older operation is a no-op (DESIGN R3). */
@@ -34,6 +41,7 @@ export class MemoryRouter implements Router {
     this.queueList.clear();
     this.waitOrder.clear();
     this.queued.clear();
+    this.pending.clear();
     this.held.clear();
     this.reps.clear();
     this.versions.clear();
@@ -49,9 +57,14 @@ export class MemoryRouter implements Router {
       if (rep) rep.load++;
       this.versions.set(c.id, c.version);
     }
+    let last = s.queueSeqFloor;
     for (const c of s.queue) {
       this.insert({ conversationId: c.id, queueSeq: c.queueSeq ?? 0, customerId: c.customerId, queuedAt: c.queuedAt ?? c.createdAt, version: c.version });
+      last = Math.max(last, c.queueSeq ?? 0);
     }
+    // As in the Redis adapter: admissions not yet committed are above the store's floor, so later ones
+    // start a margin above it (no two conversations share a queue_seq).
+    this.lastSeq = last + SEQ_MARGIN;
   }
 
   /** In-process operations are serialized by the services' routing lock, which the caller holds. */
@@ -72,6 +85,7 @@ export class MemoryRouter implements Router {
     const entry = this.queued.get(conversationId);
     if (!entry) return undefined;
     this.queued.delete(conversationId);
+    this.pending.delete(conversationId);
     this.queueList.delete(entry);
     this.waitOrder.delete(entry);
     return entry;
@@ -100,6 +114,11 @@ export class MemoryRouter implements Router {
     for (;;) {
       const entry = this.queueList.at(i);
       if (!entry) break;
+      // Admitted, not committed: the store would refuse it; it is offered once confirmed.
+      if (this.pending.has(entry.conversationId)) {
+        i++;
+        continue;
+      }
       const exclude = excludeRep && excludeRep.conversationId === entry.conversationId ? new Set([excludeRep.repId]) : undefined;
       const rep = pickRep(this.reps.values(), exclude);
       if (!rep) {
@@ -123,8 +142,25 @@ export class MemoryRouter implements Router {
     return entry.version < (this.versions.get(entry.conversationId) ?? 0);
   }
 
+  async admit(e: Omit<QueueEntry, 'queueSeq'>): Promise<Admission | null> {
+    if (this.held.has(e.conversationId) || this.stale({ ...e, queueSeq: 0 })) return null;
+    let entry = this.queued.get(e.conversationId);
+    if (!entry) {
+      // Never below the tail: a new conversation must not jump the queue.
+      const tail = this.queueList.at(this.queueList.size - 1);
+      this.lastSeq = Math.max(this.lastSeq, tail?.queueSeq ?? 0) + 1;
+      entry = { ...e, queueSeq: this.lastSeq };
+      this.insert(entry);
+      this.pending.add(e.conversationId);
+    }
+    return { queueSeq: entry.queueSeq, position: this.queueList.rank(entry) + 1 };
+  }
+
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
-    if (!this.stale(entry) && !this.held.has(entry.conversationId)) this.insert(entry);
+    if (!this.stale(entry) && !this.held.has(entry.conversationId)) {
+      if (this.queued.has(entry.conversationId)) this.pending.delete(entry.conversationId);
+      else this.insert(entry);
+    }
     return this.dispatch();
   }
 
@@ -227,6 +263,7 @@ export class MemoryRouter implements Router {
   async inspect(): Promise<RouterView> {
     return {
       queued: this.queueList.values().map((e) => e.conversationId),
+      pending: [...this.pending],
       held: new Map([...this.held].map(([id, h]) => [id, h.repId])),
       reps: new Map([...this.reps].map(([id, r]) => [id, { status: r.status, maxCapacity: r.maxCapacity, load: r.load }])),
       versionsKept: this.versions.size,

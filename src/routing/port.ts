@@ -22,6 +22,13 @@ export interface Proposal {
   version: number;
 }
 
+/** A place at the tail, handed out before the enqueue commits (Router.admit). */
+export interface Admission {
+  queueSeq: number;
+  /** 1-based, counting every entry ahead, pending or not. */
+  position: number;
+}
+
 /** Where a conversation waits: its 1-based position (0 when not queued) and its queue_seq (null then). */
 export interface QueuePlace {
   position: number;
@@ -49,6 +56,8 @@ export interface RejectFix {
 /** The router's whole state at one instant, for the reconciler that compares it with the store. */
 export interface RouterView {
   queued: string[];
+  /** The queued ones that are admitted but not confirmed (their enqueue has not committed, or its confirm failed). */
+  pending: string[];
   /** conversation -> rep holding (or reserved for) it */
   held: Map<string, number>;
   reps: Map<number, { status: RepSlot['status']; maxCapacity: number; load: number }>;
@@ -67,7 +76,15 @@ export interface Router {
    * so the load erases nothing made meanwhile. Operations that arrive meanwhile wait and then run on the new state.
    */
   rebuildFrom(read: () => Promise<RoutingSnapshot>): Promise<void>;
-  /** Adds the conversation to the queue (idempotent by id and version) and dispatches. */
+  /**
+   * Places a conversation at the tail and hands out its queue_seq, before the store commits it as queued:
+   * the router decides the queue's order, atomically across instances, so the store holds no lock while the
+   * router answers. The entry is pending: counted in positions, never proposed, until enqueueAndDispatch
+   * confirms it (or remove takes it out, when the enqueue failed). Already queued: its place. Held, or
+   * older than the version seen: null.
+   */
+  admit(entry: Omit<QueueEntry, 'queueSeq'>): Promise<Admission | null>;
+  /** Adds the conversation to the queue (idempotent by id and version), confirms an admitted one, and dispatches. */
   enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]>;
   /** The conversation no longer holds the rep's slot (closed); frees it, forgets its version, and dispatches. */
   releaseAndDispatch(conversationId: string, repId: number): Promise<Proposal[]>;

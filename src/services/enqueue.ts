@@ -3,7 +3,7 @@ import { conflict, notFound } from '../domain/errors.ts';
 import type { Conversation } from '../domain/types.ts';
 import { assignProposals } from './assign.ts';
 import { entryOf, type ServiceContext } from './context.ts';
-import type { Proposal } from '../routing/port.ts';
+import type { Admission, Proposal } from '../routing/port.ts';
 
 export type EnqueueOutcome = { conversation: Conversation; assigned: boolean };
 
@@ -20,13 +20,13 @@ export interface EnqueueOptions {
 }
 
 /**
- * The router is told inside the store's transaction, while the queue_seq allocation is locked, so that it
- * receives entries in queue_seq order across instances: the queue is served first come, first served, and the
- * position in the first `queued` frame is exact. A COMMIT that fails after the router took the entry is
- * undone in the router: its proposals are handed back (the store refuses them) and the entry is removed. A
- * COMMIT that reported failure may still have happened: the store is read again, and a conversation it has
- * queued is routed all the same. (The price: a stalled Redis call holds the queue_seq row lock; see
- * docs/architecture.md.)
+ * The router decides the order: it admits the conversation at the tail first (Router.admit, one atomic step
+ * across instances, which hands out its queue_seq and counts it in every position), then the store commits it
+ * as queued with that queue_seq, and then the router confirms it, which lets dispatch offer it. No store lock
+ * is held while the router answers, so a stalled Redis holds up no PostgreSQL transaction. The position in
+ * the first `queued` frame is exact. An admission whose enqueue did not commit is taken out again; one whose
+ * instance died before that, or whose confirm was lost, is found by the reconciler (`not-queued`,
+ * `unconfirmed`).
  */
 export function enqueueConversation(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
   let batch = batches.get(ctx);
@@ -47,8 +47,8 @@ const MAX_BATCH = 100;
 /**
  * Enqueues that arrive in the same event-loop turn, or while the batch waits for the routing lock (a
  * connect storm), share one store transaction, in arrival order: one commit instead of one each, which is
- * most of an enqueue's cost. Each is still the store's conditional transition, and the router still
- * receives them inside the transaction, in queue_seq order. A lone enqueue takes the single path, unchanged.
+ * most of an enqueue's cost. Each is still the store's conditional transition; the router admits them in
+ * arrival order and confirms them in queue_seq order. A lone enqueue is a batch of one.
  * A batch takes at most MAX_BATCH, so that one transaction (synchronous on SQLite) cannot stall the loop long.
  */
 class EnqueueBatch {
@@ -75,8 +75,7 @@ class EnqueueBatch {
           // would never find the lock busy: the batch holds its place and waits for the turn to end.
           await new Promise<void>((r) => setImmediate(r));
           if (this.pending === items) this.pending = undefined;
-          if (items.length === 1) await enqueueOne(this.ctx, conversationId, opts).then(resolve, reject);
-          else await enqueueMany(this.ctx, items);
+          await enqueueItems(this.ctx, items);
         })
         .catch((err) => {
           for (const i of items) i.reject(err);
@@ -86,84 +85,90 @@ class EnqueueBatch {
   }
 }
 
-async function enqueueOne(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
-  let proposals: Proposal[] = [];
-  let routed = false;
-  let queued: Conversation | undefined;
-  try {
-    queued = await ctx.store.enqueue(conversationId, ctx.now(), async (c) => {
-      proposals = await ctx.router.enqueueAndDispatch(entryOf(c));
-      routed = true;
-    });
-  } catch (err) {
-    const current = await ctx.store.getConversation(conversationId).catch(() => undefined);
-    if (current?.status !== 'queued') {
-      if (routed) await unroute(ctx, conversationId, proposals);
-      throw err;
-    }
-    queued = current;
-  }
-  if (!queued) return notQueued(ctx, conversationId, opts);
-  const done = await assignProposals(ctx, proposals);
-  const mine = done.find((d) => d.conversation.id === conversationId);
-  if (!mine) {
-    await tellQueued(ctx, conversationId, queued, opts);
-    await ctx.publish({ kind: 'queue_changed' });
-  }
-  return { conversation: mine ? mine.conversation : queued, assigned: mine !== undefined };
-}
+const enqueueable = (c: Conversation | undefined): c is Conversation => c !== undefined && (c.status === 'new' || c.status === 'abandoned');
 
-/** enqueueOne for several, with one transaction; each caller gets the outcome (or error) it would have got. */
-async function enqueueMany(ctx: ServiceContext, items: Pending[]): Promise<void> {
-  const proposals = new Map<string, Proposal[]>();
-  let results: Array<Conversation | undefined | Error>;
+/** Admit, commit, confirm, assign: each caller gets the outcome (or error) of its own conversation. */
+async function enqueueItems(ctx: ServiceContext, items: Pending[]): Promise<void> {
+  const now = ctx.now();
+  let before: Array<Conversation | undefined>;
   try {
-    results = await ctx.store.enqueueMany(
-      items.map((i) => i.conversationId),
-      ctx.now(),
-      async (queued) => {
-        for (const c of queued) proposals.set(c.id, await ctx.router.enqueueAndDispatch(entryOf(c)));
-      },
-    );
+    before = await Promise.all(items.map((i) => ctx.store.getConversation(i.conversationId)));
   } catch (err) {
-    // As for one: a conversation the store has queued after all is routed; one it has not leaves the router.
-    results = [];
-    for (const item of items) {
-      const current = await ctx.store.getConversation(item.conversationId).catch(() => undefined);
-      if (current?.status === 'queued') {
-        results.push(current);
-        continue;
+    for (const i of items) i.reject(err);
+    return;
+  }
+  // In arrival order: the calls go out in this order on one connection, and Redis runs them in it.
+  const places: Array<Admission | null | undefined> = [];
+  const admitting = items.map((item, k) => {
+    const c = before[k];
+    if (!enqueueable(c)) return Promise.resolve();
+    return ctx.router.admit({ conversationId: c.id, customerId: c.customerId, queuedAt: now, version: c.version + 1 }).then((p) => {
+      places[k] = p;
+    });
+  });
+  const admitted = await Promise.allSettled(admitting);
+  const failed = admitted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    for (const [k, item] of items.entries()) if (places[k]) await unadmit(ctx, item.conversationId);
+    for (const i of items) i.reject(failed.reason);
+    return;
+  }
+
+  const batch = items.flatMap((item, k) => {
+    const place = places[k];
+    const c = before[k];
+    return place && c ? [{ k, item, place: { queueSeq: place.queueSeq, fromVersion: c.version } }] : [];
+  });
+  const results: Array<Conversation | undefined | Error> = items.map(() => undefined);
+  if (batch.length > 0) {
+    try {
+      const stored = await ctx.store.enqueueMany(
+        batch.map((b) => b.item.conversationId),
+        now,
+        batch.map((b) => b.place),
+      );
+      for (const [n, b] of batch.entries()) results[b.k] = stored[n];
+    } catch (err) {
+      // A COMMIT that reported failure may still have happened: only a fresh read says which.
+      for (const b of batch) {
+        const current = await ctx.store.getConversation(b.item.conversationId).catch(() => undefined);
+        results[b.k] = current?.status === 'queued' ? current : (err as Error);
       }
-      const routed = proposals.get(item.conversationId);
-      if (routed) {
-        proposals.delete(item.conversationId);
-        await unroute(ctx, item.conversationId, routed);
-      }
-      results.push(err as Error);
     }
+    for (const b of batch) if (!(results[b.k] && !(results[b.k] instanceof Error))) await unadmit(ctx, b.item.conversationId);
+  }
+
+  // Confirmed in queue_seq order (the batch's order), each dispatching.
+  const queued = results.filter((r): r is Conversation => r !== undefined && !(r instanceof Error));
+  let proposals: Proposal[] = [];
+  try {
+    proposals = (await Promise.all(queued.map((c) => ctx.router.enqueueAndDispatch(entryOf(c))))).flat();
+  } catch (err) {
+    // They are queued in the store; the reconciler confirms what is still pending (`unconfirmed`).
+    ctx.reportError(err, 'confirming admitted conversations failed; the reconciler will');
   }
   let done: Awaited<ReturnType<typeof assignProposals>>;
   try {
-    done = await assignProposals(ctx, [...proposals.values()].flat());
+    done = await assignProposals(ctx, proposals);
   } catch (err) {
     for (const item of items) item.reject(err);
     return;
   }
   let waiting = false;
   for (const [k, item] of items.entries()) {
-    const queued = results[k];
+    const result = results[k];
     try {
-      if (queued instanceof Error) throw queued;
-      if (!queued) {
+      if (result instanceof Error) throw result;
+      if (!result) {
         item.resolve(await notQueued(ctx, item.conversationId, item.opts));
         continue;
       }
       const mine = done.find((d) => d.conversation.id === item.conversationId);
       if (!mine) {
         waiting = true;
-        await tellQueued(ctx, item.conversationId, queued, item.opts);
+        await tellQueued(ctx, item.conversationId, result, item.opts);
       }
-      item.resolve({ conversation: mine ? mine.conversation : queued, assigned: mine !== undefined });
+      item.resolve({ conversation: mine ? mine.conversation : result, assigned: mine !== undefined });
     } catch (err) {
       item.reject(err);
     }
@@ -186,13 +191,17 @@ async function tellQueued(ctx: ServiceContext, conversationId: string, queued: C
   if (position > 0) opts.onQueued(position, opts.estimate ? await opts.estimate(position) : 0, queued.version);
 }
 
-/** The router took an entry whose COMMIT failed: the store refuses its proposals, and the entry goes. */
-async function unroute(ctx: ServiceContext, conversationId: string, proposals: Proposal[]): Promise<void> {
+/**
+ * An admission whose enqueue did not commit leaves the router, unless the store has the conversation in
+ * routing after all (another tab's enqueue of it won). What this cannot do (the store or Redis is down), the
+ * reconciler finds: a router entry the store does not have as queued.
+ */
+async function unadmit(ctx: ServiceContext, conversationId: string): Promise<void> {
   try {
-    await assignProposals(ctx, proposals);
+    const current = await ctx.store.getConversation(conversationId).catch(() => undefined);
+    if (current?.status === 'queued' || current?.status === 'assigned') return;
     await ctx.router.remove(conversationId);
   } catch (err) {
-    // The reconciler finds what is left (a router entry the store does not have as queued).
-    ctx.reportError(err, 'undoing the routing of a failed enqueue failed; the reconciler will');
+    ctx.reportError(err, 'taking back an admission whose enqueue failed failed; the reconciler will');
   }
 }

@@ -17,6 +17,9 @@ export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<strin
   const queuedInRouter = new Set(view.queued);
   for (const id of queuedInStore) if (!queuedInRouter.has(id)) drift.add(`missing-from-queue:${id}`);
   for (const id of queuedInRouter) if (!queuedInStore.has(id)) drift.add(`not-queued:${id}`);
+  // Queued in the store but still pending in the router: its enqueue committed and the confirm was lost
+  // (Redis failed, the process stopped). Dispatch passes pending entries over, so it would wait forever.
+  for (const id of view.pending) if (queuedInStore.has(id)) drift.add(`unconfirmed:${id}`);
   const heldInStore = new Map(snap.assigned.map((c) => [c.id, c.repId]));
   for (const [id, repId] of heldInStore) if (view.held.get(id) !== repId) drift.add(`unheld:${id}:${repId}`);
   for (const [id, repId] of view.held) if (heldInStore.get(id) !== repId) drift.add(`orphan:${id}:${repId}`);

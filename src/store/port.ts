@@ -76,6 +76,13 @@ export type AppendResult =
   | { kind: 'refused'; status: string | null };
 
 /** Why a conditional assignment did not happen: the conversation moved on, or the rep can take no more. */
+/** Where the router placed a conversation before its enqueue commits (Router.admit). */
+export interface AdmittedPlace {
+  queueSeq: number;
+  /** The version the conversation had when it was admitted; the enqueue commits only at that version. */
+  fromVersion: number;
+}
+
 export type AssignResult =
   | { ok: true; conversation: Conversation; rep: RepProfile }
   | { ok: false; reason: 'conversation' | 'rep' };
@@ -189,17 +196,18 @@ export interface Store {
 
   // Routing transitions: each one conditional, each one a transaction.
   /**
-   * new|abandoned -> queued. A new or abandoned conversation takes a fresh queue_seq (the tail).
-   * `beforeCommit` runs inside the transaction, while the queue_seq allocation is still locked, so that
-   * the router receives entries in queue_seq order across instances.
+   * new|abandoned -> queued, at the tail. With `place` (the router admitted it first: Router.admit), the
+   * conversation takes that queue_seq, and only if it is still at `place.fromVersion`; no lock is held while
+   * the router answers, since the router, not the store, decides the order. Without, the store hands out
+   * the next queue_seq itself (a store used without a router).
    */
-  enqueue(conversationId: string, now: number, beforeCommit?: (queued: Conversation) => Promise<void>): Promise<Conversation | undefined>;
+  enqueue(conversationId: string, now: number, place?: AdmittedPlace): Promise<Conversation | undefined>;
   /**
-   * enqueue() for several conversations in one transaction (one commit), in the order given: each is the same
-   * conditional transition (a refused one changes nothing and is undefined in the result) and takes the next
-   * queue_seq. `beforeCommit` gets the ones that were queued, in queue_seq order.
+   * enqueue() for several conversations in one transaction (one commit), in the order given, each with its
+   * place (if any): each is the same conditional transition (a refused one changes nothing and is undefined
+   * in the result).
    */
-  enqueueMany(conversationIds: readonly string[], now: number, beforeCommit?: (queued: Conversation[]) => Promise<void>): Promise<Array<Conversation | undefined>>;
+  enqueueMany(conversationIds: readonly string[], now: number, places?: ReadonlyArray<AdmittedPlace | undefined>): Promise<Array<Conversation | undefined>>;
   assign(conversationId: string, repId: number, now: number): Promise<AssignResult>;
   /**
    * assigned (to fromRepId) -> queued at its original queue_seq; the rep's load drops. With `unopenedSince`,

@@ -3,7 +3,7 @@
 // (sql-conversations.ts), and here the routing transitions, whose conditional updates decide (DESIGN R1).
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, RepProfilesTable } from './schema.ts';
-import type { AssignResult, CloseAndAssignResult, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
+import type { AdmittedPlace, AssignResult, CloseAndAssignResult, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
 import type { ClosedBy, Conversation, ConversationStatus, RepProfile } from '../domain/types.ts';
 import { statesAllowing } from '../domain/conversation.ts';
 import { toConversation, toRep } from './sql-rows.ts';
@@ -29,53 +29,34 @@ export class SqlStore extends SqlConversationStore implements Store {
     await trx.insertInto('conversation_events').values({ conversation_id: conversationId, kind, rep_id: repId, at }).execute();
   }
 
-  async enqueue(conversationId: string, now: number, beforeCommit?: (queued: Conversation) => Promise<void>) {
-    return this.db.transaction().execute(async (trx) => {
-      const current = await trx.selectFrom('conversations').select(['status']).where('id', '=', conversationId).executeTakeFirst();
-      if (!current || (current.status !== 'new' && current.status !== 'abandoned')) return undefined;
-      const seq = await trx
-        .updateTable('counters')
-        .set({ value: sql`value + 1` })
-        .where('name', '=', 'queue_seq')
-        .returning('value')
-        .executeTakeFirstOrThrow();
-      const row = await trx
-        .updateTable('conversations')
-        .set({ status: 'queued', queue_seq: Number(seq.value), queued_at: now, rep_id: null, version: sql`version + 1` })
-        .where('id', '=', conversationId)
-        .where('status', 'in', ['new', 'abandoned'])
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) throw new Rollback('conversation');
-      await this.event(trx, conversationId, 'queued', null, now);
-      const queued = toConversation(row);
-      if (beforeCommit) await beforeCommit(queued);
-      return queued;
-    }).catch((err) => {
-      if (err instanceof Rollback) return undefined;
-      throw err;
-    });
+  async enqueue(conversationId: string, now: number, place?: AdmittedPlace) {
+    const [queued] = await this.enqueueMany([conversationId], now, [place]);
+    return queued;
   }
 
-  async enqueueMany(conversationIds: readonly string[], now: number, beforeCommit?: (queued: Conversation[]) => Promise<void>) {
+  async enqueueMany(conversationIds: readonly string[], now: number, places?: ReadonlyArray<AdmittedPlace | undefined>) {
     return this.db.transaction().execute(async (trx) => {
       const out: Array<Conversation | undefined> = [];
-      for (const conversationId of conversationIds) {
-        const current = await trx.selectFrom('conversations').select(['status']).where('id', '=', conversationId).executeTakeFirst();
-        if (!current || (current.status !== 'new' && current.status !== 'abandoned')) {
+      let highest = 0;
+      for (const [i, conversationId] of conversationIds.entries()) {
+        const place = places?.[i];
+        const current = await trx.selectFrom('conversations').select(['status', 'version']).where('id', '=', conversationId).executeTakeFirst();
+        if (!current || (current.status !== 'new' && current.status !== 'abandoned') || (place && Number(current.version) !== place.fromVersion)) {
           out.push(undefined);
           continue;
         }
-        // As in enqueue(): a conversation that moved since the read gives its queue_seq back.
+        // A conversation that moved since the read changes nothing (and gives back a seq it took).
         await sql`savepoint enqueue_one`.execute(trx);
-        const seq = await trx.updateTable('counters').set({ value: sql`value + 1` }).where('name', '=', 'queue_seq').returning('value').executeTakeFirstOrThrow();
-        const row = await trx
+        const seq = place
+          ? place.queueSeq
+          : Number((await trx.updateTable('counters').set({ value: sql`value + 1` }).where('name', '=', 'queue_seq').returning('value').executeTakeFirstOrThrow()).value);
+        let update = trx
           .updateTable('conversations')
-          .set({ status: 'queued', queue_seq: Number(seq.value), queued_at: now, rep_id: null, version: sql`version + 1` })
+          .set({ status: 'queued', queue_seq: seq, queued_at: now, rep_id: null, version: sql`version + 1` })
           .where('id', '=', conversationId)
-          .where('status', 'in', ['new', 'abandoned'])
-          .returningAll()
-          .executeTakeFirst();
+          .where('status', 'in', ['new', 'abandoned']);
+        if (place) update = update.where('version', '=', place.fromVersion);
+        const row = await update.returningAll().executeTakeFirst();
         if (!row) {
           await sql`rollback to savepoint enqueue_one`.execute(trx);
           await sql`release savepoint enqueue_one`.execute(trx);
@@ -84,10 +65,14 @@ export class SqlStore extends SqlConversationStore implements Store {
         }
         await this.event(trx, conversationId, 'queued', null, now);
         await sql`release savepoint enqueue_one`.execute(trx);
+        if (place) highest = Math.max(highest, seq);
         out.push(toConversation(row));
       }
-      const queued = out.filter((c): c is Conversation => c !== undefined);
-      if (beforeCommit && queued.length > 0) await beforeCommit(queued);
+      // The floor a rebuilt router hands out seqs above. Last, so that the row is locked only for the commit.
+      if (highest > 0) {
+        const raised = this.dialect === 'postgres' ? sql<number>`greatest(value, ${highest})` : sql<number>`max(value, ${highest})`;
+        await trx.updateTable('counters').set({ value: raised }).where('name', '=', 'queue_seq').execute();
+      }
       return out;
     });
   }
@@ -321,7 +306,8 @@ export class SqlStore extends SqlConversationStore implements Store {
       const reps = (await db.selectFrom('rep_profiles').selectAll().orderBy('id').execute()).map(toRep);
       const queue = (await db.selectFrom('conversations').selectAll().where('status', '=', 'queued').orderBy('queue_seq').execute()).map(toConversation);
       const assigned = (await db.selectFrom('conversations').selectAll().where('status', '=', 'assigned').execute()).map(toConversation);
-      return { reps, queue, assigned };
+      const floor = await db.selectFrom('counters').select('value').where('name', '=', 'queue_seq').executeTakeFirst();
+      return { reps, queue, assigned, queueSeqFloor: Number(floor?.value ?? 0) };
     };
     if (this.dialect === 'postgres') return this.db.transaction().setIsolationLevel('repeatable read').execute(read);
     return this.db.transaction().execute(read);

@@ -48,7 +48,7 @@ async function client(): Promise<Cluster> {
 
 async function newRouter(): Promise<{ router: RedisRouter; cleanup(): Promise<void> }> {
   const router = new RedisRouter(await client(), { prefix: `${runPrefix}-${++serial}` });
-  await router.rebuild({ reps: [], queue: [], assigned: [] });
+  await router.rebuild({ reps: [], queue: [], assigned: [], queueSeqFloor: 0 });
   return { router, cleanup: () => router.destroy().then(() => undefined) };
 }
 

@@ -1,6 +1,6 @@
 // Enqueues that arrive together (a connect storm) share one store transaction: each is still the store's
-// conditional transition, the router gets them in queue_seq order inside the transaction, every caller gets
-// the outcome a lone enqueue would have given, and a failed COMMIT leaves nothing in the router.
+// conditional transition, the router admits them in arrival order and confirms them in queue_seq order, every
+// caller gets the outcome a lone enqueue would have given, and a failed COMMIT leaves nothing in the router.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/port.ts';
@@ -43,9 +43,9 @@ for (const mode of modes) {
       await w.rep(2);
       const convs = await Promise.all(Array.from({ length: 6 }, () => w.conversation()));
       const batches: string[][] = [];
-      w.store.on('enqueueMany', (real, ids, now, beforeCommit) => {
+      w.store.on('enqueueMany', (real, ids, now, places) => {
         batches.push([...ids]);
-        return real(ids, now, beforeCommit);
+        return real(ids, now, places);
       });
       const routed: QueueEntry[] = [];
       w.router.on('enqueueAndDispatch', (real, entry) => {
@@ -85,19 +85,11 @@ for (const mode of modes) {
       await w.rep(0);
       const convs = await Promise.all(Array.from({ length: 4 }, () => w.conversation()));
       let batched = 0;
-      w.store.on('enqueueMany', (real, ids, now, beforeCommit) => {
+      // The transaction never commits: the store is left as it was.
+      w.store.on('enqueueMany', async () => {
         batched++;
-        return real(ids, now, async (queued) => {
-          if (beforeCommit) await beforeCommit(queued);
-          throw new Error('injected: COMMIT failed');
-        });
+        throw new Error('injected: COMMIT failed');
       });
-      w.store.on('enqueue', (real, id, now, beforeCommit) =>
-        real(id, now, async (queued) => {
-          if (beforeCommit) await beforeCommit(queued);
-          throw new Error('injected: COMMIT failed');
-        }),
-      );
       const results = await Promise.allSettled(convs.map((c) => enqueueConversation(w.ctx, c.id)));
       assert.ok(batched > 0, 'no batch was tried');
       assert.deepEqual(

@@ -15,6 +15,8 @@ import { assignProposals } from '../../src/services/assign.ts';
 import { rebuildRouting } from '../../src/services/rebuild.ts';
 import { RoutingReconciler, routingDrift } from '../../src/services/reconcile.ts';
 import { faulty, Gate, until } from '../helpers/faults.ts';
+import { entryOf } from '../../src/services/context.ts';
+import { sql } from 'kysely';
 import { fakeUser, routingModes, type RoutingMode } from '../helpers/routing-modes.ts';
 
 const { modes, redis } = await routingModes('liveness', { poolSize: 6 });
@@ -39,6 +41,13 @@ async function world(mode: Mode, opts: { bus?: Bus } = {}) {
   };
   const drift = async () => [...routingDrift(await real.routingSnapshot(), await router.proxy.inspect())];
   return { real, store, router, bus, ctx, rep, conversation, drift };
+}
+
+/** A rep registered through another instance's context. */
+async function registerRepWith(ctx: ServiceContext, store: Store, capacity: number) {
+  const r = (await store.createRep(user('r'), capacity)).profile;
+  await registerRep(ctx, r);
+  return r;
 }
 
 for (const mode of modes) {
@@ -129,47 +138,152 @@ for (const mode of modes) {
       const w = await world(mode);
       await w.rep(0);
       const a = await w.conversation();
-      w.store.on('enqueue', (real, id, now, beforeCommit) =>
-        real(id, now, async (queued) => {
-          if (beforeCommit) await beforeCommit(queued);
-          throw new Error('injected: COMMIT failed');
-        }),
-      );
+      // The transaction never commits: the store is left as it was, after the router admitted a.
+      w.store.on('enqueueMany', async () => {
+        throw new Error('injected: COMMIT failed');
+      });
       await assert.rejects(enqueueConversation(w.ctx, a.id));
       assert.equal((await w.real.getConversation(a.id))?.status, 'new');
       assert.deepEqual((await w.router.proxy.inspect()).queued, [], 'the router holds a conversation the store has as new');
       assert.deepEqual(await w.drift(), []);
     });
 
-    it('routes enqueues in queue_seq order: a later queue_seq waits until the earlier one is in the router', async () => {
+    it('routes a COMMIT that reported failure but happened: the caller is queued and the entry is offered', async () => {
       const w = await world(mode);
+      await w.rep(0);
+      const a = await w.conversation();
+      w.store.on('enqueueMany', async (real, ids, now, places) => {
+        await real(ids, now, places);
+        throw new Error('injected: the COMMIT answer was lost');
+      });
+      const out = await enqueueConversation(w.ctx, a.id);
+      assert.equal(out.conversation.status, 'queued');
+      w.store.off('enqueueMany');
+      const view = await w.router.proxy.inspect();
+      assert.deepEqual([view.queued, view.pending], [[a.id], []], 'queued and confirmed');
+      // Offered as soon as a slot opens.
+      const rep = await w.rep(1);
+      assert.equal((await w.real.getConversation(a.id))?.repId, rep.id);
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('holds no store transaction while the router answers: another enqueue commits meanwhile, behind the admitted place', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      const b = await w.conversation();
+      // The second step's `a` is a new conversation; b is enqueued once, during the first.
+      for (const step of ['admit', 'enqueueAndDispatch'] as const) {
+        const a = await w.conversation();
+        const gate = new Gate();
+        const stall = async (real: (entry: unknown) => Promise<unknown>, entry: { conversationId: string }) => {
+          const out = await real(entry);
+          if (entry.conversationId === a.id) await gate.pass();
+          return out;
+        };
+        w.router.on(step, stall as never);
+        const first = enqueueConversation(w.ctx, a.id);
+        await gate.reached;
+        if (mode.shared) {
+          const open = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and state like 'idle in transaction%'`.execute(w.real.db);
+          assert.equal(open.rows[0].n, 0, `a transaction is open while the router's ${step} answers`);
+        }
+        if (step === 'admit') {
+          // Another instance's enqueue (its own context and routing lock, the same store and router) is not
+          // held up: a hang here is the failure, and the bound only turns it into one.
+          let done = false;
+          const other = enqueueConversation(new ServiceContext(w.real, w.router.proxy, new MemoryBus()), b.id).then((o) => ((done = true), o));
+          await until(() => done, `an enqueue while the router's ${step} stalls`);
+          assert.equal((await other).conversation.status, 'queued');
+        }
+        gate.open();
+        await first;
+        w.router.off(step);
+        if (step === 'admit') {
+          const [qa, qb] = [await w.real.getConversation(a.id), await w.real.getConversation(b.id)];
+          assert.equal(qa?.status, 'queued');
+          assert.ok(qa!.queueSeq! < qb!.queueSeq!, 'the admitted place comes first');
+          const places = await w.router.proxy.positions([a.id, b.id]);
+          assert.deepEqual(places.map((p) => p.position), [1, 2]);
+        } else assert.equal((await w.real.getConversation(a.id))?.status, 'queued');
+      }
+      assert.deepEqual((await w.router.proxy.inspect()).pending, []);
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('tells exact first places while admissions and commits interleave across two instances', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      // A second instance: its own context (and routing lock) on the same store and router.
+      const ctx2 = new ServiceContext(w.real, w.router.proxy, new MemoryBus());
+      const a = await w.conversation();
+      const b = await w.conversation();
+      const gate = new Gate();
+      // a is admitted first, and its commit waits until b (admitted second) has committed and been confirmed.
+      w.store.on('enqueueMany', async (real, ids, now, places) => {
+        if (ids.includes(a.id)) await gate.pass();
+        return real(ids, now, places);
+      });
+      const places = new Map<string, number>();
+      const first = enqueueConversation(w.ctx, a.id, { onQueued: (p) => places.set(a.id, p) });
+      await gate.reached;
+      await enqueueConversation(ctx2, b.id, { onQueued: (p) => places.set(b.id, p) });
+      gate.open();
+      await first;
+      assert.deepEqual([places.get(a.id), places.get(b.id)], [1, 2], 'two customers were told the same place, or b jumped a');
+      const rep = await w.rep(1);
+      assert.equal((await w.real.getConversation(a.id))?.repId, rep.id, 'the first admitted is served first');
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('offers a conversation whose enqueue committed while a later one is still pending (nobody waits behind a stalled admission)', async () => {
+      const w = await world(mode);
+      const ctx2 = new ServiceContext(w.real, w.router.proxy, new MemoryBus());
       await w.rep(0);
       const a = await w.conversation();
       const b = await w.conversation();
       const gate = new Gate();
-      w.router.on('enqueueAndDispatch', async (real, entry) => {
-        if (entry.conversationId === a.id) await gate.pass();
-        return real(entry);
+      w.store.on('enqueueMany', async (real, ids, now, places) => {
+        if (ids.includes(a.id)) await gate.pass();
+        return real(ids, now, places);
       });
       const first = enqueueConversation(w.ctx, a.id);
       await gate.reached;
-      // Another instance (here: the store directly) asks for the next queue_seq while a's router call stalls.
-      let done = false;
-      let aWasRouted = false;
-      const other = w.real.enqueue(b.id, Date.now()).then(async (c) => {
-        done = true;
-        aWasRouted = (await w.router.proxy.inspect()).queued.includes(a.id);
-        return c;
-      });
-      // Proving that it waits takes time: half a second in which it must not finish (a slow machine can only
-      // hide a failure here, never invent one). The timeout is the expected outcome.
-      await until(() => done, 'a later enqueue while the router stalls', 500).catch(() => undefined);
-      assert.equal(done, false, 'a later queue_seq was handed out while an earlier one was not yet in the router');
+      await enqueueConversation(ctx2, b.id);
+      // a is pending at the head; b is committed behind it: a free slot goes to b, never to a (not yet queued).
+      const rep = await registerRepWith(ctx2, w.real, 1);
+      assert.equal((await w.real.getConversation(b.id))?.repId, rep.id);
+      assert.equal(await w.router.proxy.position(a.id), 1, 'the pending entry was offered (and lost its place)');
       gate.open();
       await first;
-      const later = await other;
-      assert.ok(aWasRouted, 'the later enqueue committed before the earlier one reached the router');
-      assert.ok(later && later.queueSeq! > (await w.real.getConversation(a.id))!.queueSeq!);
+      assert.equal((await w.real.getConversation(a.id))?.status, 'queued');
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('the reconciler removes an admission whose instance died before its COMMIT, and confirms one whose confirm was lost', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      const dead = await w.conversation();
+      const lost = await w.conversation();
+      // An instance admitted `dead` and stopped.
+      await w.router.proxy.admit({ conversationId: dead.id, customerId: dead.customerId, queuedAt: Date.now(), version: dead.version + 1 });
+      // Another committed `lost` and stopped before its confirm.
+      w.router.on('enqueueAndDispatch', async () => {
+        throw new Error('injected: Redis went away');
+      });
+      const out = await enqueueConversation(w.ctx, lost.id);
+      assert.equal(out.conversation.status, 'queued');
+      w.router.off('enqueueAndDispatch');
+      assert.deepEqual(new Set((await w.router.proxy.inspect()).pending), new Set([dead.id, lost.id]));
+      assert.deepEqual(new Set(await w.drift()), new Set([`not-queued:${dead.id}`, `unconfirmed:${lost.id}`]));
+      const reconciler = new RoutingReconciler(w.ctx, async () => true);
+      await reconciler.pass();
+      assert.equal(await reconciler.pass(), true, 'the second pass repairs what lasted');
+      const view = await w.router.proxy.inspect();
+      assert.deepEqual([view.queued, view.pending], [[lost.id], []]);
+      assert.deepEqual(await w.drift(), []);
+      const rep = await w.rep(1);
+      assert.equal((await w.real.getConversation(lost.id))?.repId, rep.id, 'the repaired entry is offered');
     });
 
     it('does not mistake steady churn for drift: a close straddling every snapshot triggers no rebuild', async () => {
@@ -211,12 +325,12 @@ for (const mode of modes) {
       });
       const rebuild = w.ctx.lock.run(() => rebuildRouting(w.ctx));
       await gate.reached;
-      // The other instance routes x after the snapshot was read (inside its enqueue transaction).
+      // The other instance admits x after the snapshot was read (the fence makes it wait for the load).
       let routing = false;
-      const route = r2.enqueueAndDispatch.bind(r2);
-      r2.enqueueAndDispatch = (entry) => {
+      const admit = r2.admit.bind(r2);
+      r2.admit = (entry) => {
         routing = true;
-        return route(entry);
+        return admit(entry);
       };
       const enqueued = enqueueConversation(ctx2, x.id);
       await until(() => routing, 'the other instance to route x');

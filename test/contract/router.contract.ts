@@ -72,6 +72,7 @@ export function snapshotOf(reps: RepSlot[], queue: QueueEntry[], assigned: Array
     reps: reps.map(repProfile),
     queue: queue.map((e) => conversation(e, 'queued')),
     assigned: assigned.map(([e, repId]) => conversation(e, 'assigned', repId)),
+    queueSeqFloor: Math.max(0, ...queue.map((e) => e.queueSeq), ...assigned.map(([e]) => e.queueSeq)),
   };
 }
 

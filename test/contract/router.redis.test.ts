@@ -50,7 +50,7 @@ routerContract(
   'redis',
   async () => {
     const router = await newRouter();
-    await router.rebuild({ reps: [], queue: [], assigned: [] });
+    await router.rebuild({ reps: [], queue: [], assigned: [], queueSeqFloor: 0 });
     return { router, cleanup: () => dropAndCheck(router) };
   },
   { skip },
@@ -60,7 +60,7 @@ routerPagesContract(
   'redis',
   async () => {
     const router = await newRouter();
-    await router.rebuild({ reps: [], queue: [], assigned: [] });
+    await router.rebuild({ reps: [], queue: [], assigned: [], queueSeqFloor: 0 });
     return { router, cleanup: () => dropAndCheck(router) };
   },
   { skip },
@@ -177,7 +177,7 @@ describe('RedisRouter: lost state', { skip: skip || undefined }, () => {
   });
 
   it('keeps every key under the prefix and one hash tag', async () => {
-    const router = await newRouter({ hashTag: 'tag-x', snapshot: async () => ({ reps: [], queue: [], assigned: [] }) });
+    const router = await newRouter({ hashTag: 'tag-x', snapshot: async () => ({ reps: [], queue: [], assigned: [], queueSeqFloor: 0 }) });
     routers.push(router);
     await router.setRep(slot(1, 1));
     await router.enqueueAndDispatch(entry(1));

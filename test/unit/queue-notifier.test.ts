@@ -22,7 +22,7 @@ const id = (i: number) => `00000000-0000-7000-8000-${String(i).padStart(12, '0')
 
 async function setUp(queued: number, watched: number[], batch: number) {
   const router = new MemoryRouter();
-  await router.rebuild({ reps: [], assigned: [], queue: [] });
+  await router.rebuild({ reps: [], assigned: [], queue: [], queueSeqFloor: 0 });
   for (let i = 1; i <= queued; i++) await router.enqueueAndDispatch({ conversationId: id(i), queueSeq: i, customerId: i, queuedAt: i, version: 1 });
   const lookups: number[] = [];
   const counted = {

@@ -1,6 +1,7 @@
 --[[
   Adds a conversation to the queue at its place by queue_seq, then dispatches. Idempotent: a
-  conversation already queued or held is left where it is, and an older version is ignored.
+  conversation already queued or held is left where it is, and an older version is ignored. An entry
+  that admit placed (pending) is confirmed: from now on dispatch may offer it.
 
     Input:
       KEYS[1]  epoch      string, present while routing state is loaded
@@ -34,6 +35,7 @@ if redis.call('EXISTS', K.epoch) == 0 then return redis.error_reply('NOSTATE rou
 
 local conversationId = ARGV[1]
 if not isStale(conversationId, ARGV[5]) and redis.call('HEXISTS', K.held, conversationId) == 0 then
-  insertEntry(conversationId, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+  -- Already there: an admitted entry whose enqueue has now committed keeps the place it was given.
+  if not insertEntry(conversationId, ARGV[2], ARGV[3], ARGV[4], ARGV[5]) then confirmEntry(conversationId) end
 end
 return dispatch(nil, nil)

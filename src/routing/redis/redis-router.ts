@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RepSlot } from '../../domain/policy.ts';
 import type { Conversation } from '../../domain/types.ts';
 import type { RoutingSnapshot } from '../../domain/types.ts';
-import type { Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from '../port.ts';
+import type { Admission, Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from '../port.ts';
 import { routingScripts } from './scripts.ts';
 
 export interface RedisRouterOptions {
@@ -36,6 +36,7 @@ const KEY_SUFFIX = {
   eligible: 'eligible',
   clock: 'clock',
   repHeld: 'rep-held',
+  seq: 'seq',
   rebuildLock: 'rebuild-lock',
 } as const;
 type KeyName = keyof typeof KEY_SUFFIX;
@@ -45,6 +46,7 @@ const DISPATCH: KeyName[] = ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'r
 
 /** The KEYS of each script, in order; checked against the number in its file name. */
 const SCRIPT_KEYS: Record<string, KeyName[]> = {
+  admit: ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'seq'],
   enqueueAndDispatch: STATE,
   releaseAndDispatch: STATE,
   remove: ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'repHeld'],
@@ -53,14 +55,14 @@ const SCRIPT_KEYS: Record<string, KeyName[]> = {
   requeueRep: STATE,
   setRep: DISPATCH,
   reject: STATE,
-  rebuild: STATE,
+  rebuild: [...STATE, 'seq'],
   queue: ['epoch', 'queue', 'entries'],
   queuedAfter: ['epoch', 'queue', 'entries'],
   stats: ['epoch', 'queue', 'queuedAt'],
-  inspect: ['epoch', 'queue', 'held', 'reps', 'versions'],
+  inspect: ['epoch', 'queue', 'held', 'reps', 'versions', 'entries'],
   position: ['epoch', 'queue', 'entries'],
   positions: ['epoch', 'queue'],
-  drop: [...STATE, 'rebuildLock'],
+  drop: [...STATE, 'seq', 'rebuildLock'],
   releaseLock: ['rebuildLock'],
 };
 
@@ -110,7 +112,7 @@ function snapshotArgs(s: RoutingSnapshot): string[] {
   const reps = s.reps.map((r) => `${r.id}|${r.status}|${r.maxCapacity}|${r.lastAssignedAt ?? ''}`);
   const held = s.assigned.filter((c) => c.repId !== null).map((c) => `${c.repId}|${packedOf(c)}|${c.id}`);
   const queue = s.queue.map((c) => `${packedOf(c)}|${c.id}`);
-  return [num(reps.length), num(held.length), ...reps, ...held, ...queue];
+  return [num(reps.length), num(held.length), num(s.queueSeqFloor), ...reps, ...held, ...queue];
 }
 
 /**
@@ -215,6 +217,15 @@ export class RedisRouter implements Router {
     }
   }
 
+  async admit(entry: Omit<QueueEntry, 'queueSeq'>): Promise<Admission | null> {
+    const [ok, queueSeq, position] = (await this.run('admit', [entry.conversationId, num(entry.customerId), num(entry.queuedAt), num(entry.version)])) as [
+      number,
+      number,
+      number,
+    ];
+    return ok === 1 ? { queueSeq: Number(queueSeq), position: Number(position) } : null;
+  }
+
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
     return parseProposals(await this.run('enqueueAndDispatch', entryArgs(entry)));
   }
@@ -288,8 +299,8 @@ export class RedisRouter implements Router {
   }
 
   async inspect(): Promise<RouterView> {
-    const [queued, held, reps, versions] = (await this.run('inspect', [])) as [string[], string[], string[], number];
-    const view: RouterView = { queued, held: new Map(), reps: new Map(), versionsKept: Number(versions) };
+    const [queued, held, reps, versions, pending] = (await this.run('inspect', [])) as [string[], string[], string[], number, string[]];
+    const view: RouterView = { queued, pending, held: new Map(), reps: new Map(), versionsKept: Number(versions) };
     for (let i = 0; i < held.length; i += 2) view.held.set(held[i], Number(held[i + 1]));
     for (let i = 0; i < reps.length; i += 2) {
       const [status, max, load] = reps[i + 1].split('|');

@@ -4,7 +4,8 @@
   The including script defines a table K of its key names before this include:
     K.queue     zset    conversationId -> queue_seq (the queue order; ties by id)
     K.queuedAt  zset    conversationId -> queued_at (for the oldest wait)
-    K.entries   hash    conversationId -> "queueSeq|customerId|queuedAt|version" (queued only)
+    K.entries   hash    conversationId -> "queueSeq|customerId|queuedAt|version" (queued only); an
+                        admitted entry whose enqueue is not committed yet ends in "|p" (pending)
     K.held      hash    conversationId -> "repId|queueSeq|customerId|queuedAt|version" (held slots)
     K.versions  hash    conversationId -> highest version seen (DESIGN R3)
     K.reps      hash    repId -> "status|maxCapacity|load|lastAssignedAt" (empty when never assigned)
@@ -13,11 +14,21 @@
     K.repHeld   zset    "<repId, 20 digits>:<conversationId>", all scores 0: the conversations each rep
                         holds, one rep's read by a lex range (a key per rep would be a key no script
                         declares, which Redis Cluster forbids)
+    K.seq       string  the last queue_seq handed out by admit (the router orders the queue; the store follows)
   A script only fills the keys it uses; every key it touches is one of its KEYS, none built here.
 ]]
 
 local function num(n)
   return string.format('%.17g', n)
+end
+
+-- How far above the store's floor a rebuild starts handing out queue_seqs (see rebuild).
+local SEQ_MARGIN = 1000
+local PENDING = '|p'
+
+-- Admitted, not committed yet: counted in positions, never proposed.
+local function isPending(packed)
+  return packed ~= nil and packed ~= false and string.sub(packed, -2) == PENDING
 end
 
 local function packEntry(queueSeq, customerId, queuedAt, version)
@@ -108,6 +119,12 @@ local function insertEntry(conversationId, queueSeq, customerId, queuedAt, versi
   redis.call('HSET', K.entries, conversationId, packEntry(queueSeq, customerId, queuedAt, version))
   noteVersion(conversationId, version)
   return true
+end
+
+-- An admitted entry's enqueue committed: it may now be proposed.
+local function confirmEntry(conversationId)
+  local packed = redis.call('HGET', K.entries, conversationId)
+  if isPending(packed) then redis.call('HSET', K.entries, conversationId, string.sub(packed, 1, -3)) end
 end
 
 local function unqueue(conversationId)

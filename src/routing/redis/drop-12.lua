@@ -13,11 +13,12 @@
       KEYS[8]  eligible
       KEYS[9]  clock
       KEYS[10] repHeld    zset "<repId, 20 digits>:<conversationId>" (score 0): what each rep holds
-      KEYS[11] rebuildLock
+      KEYS[11] seq
+      KEYS[12] rebuildLock
 
     Output:
       the number of keys deleted
 ]]
 local deleted = 0
-for i = 1, 11 do deleted = deleted + redis.call('DEL', KEYS[i]) end
+for i = 1, 12 do deleted = deleted + redis.call('DEL', KEYS[i]) end
 return deleted
