@@ -15,7 +15,6 @@ import { assignProposals } from '../../src/services/assign.ts';
 import { rebuildRouting } from '../../src/services/rebuild.ts';
 import { RoutingReconciler, routingDrift } from '../../src/services/reconcile.ts';
 import { faulty, Gate, until } from '../helpers/faults.ts';
-import { entryOf } from '../../src/services/context.ts';
 import { sql } from 'kysely';
 import { fakeUser, routingModes, type RoutingMode } from '../helpers/routing-modes.ts';
 
