@@ -142,14 +142,14 @@ export class MemoryRouter implements Router {
     return entry.version < (this.versions.get(entry.conversationId) ?? 0);
   }
 
-  async admit(e: Omit<QueueEntry, 'queueSeq'>): Promise<Admission | null> {
-    if (this.held.has(e.conversationId) || this.stale({ ...e, queueSeq: 0 })) return null;
+  async admit(e: Omit<QueueEntry, 'queueSeq'>): Promise<Admission> {
+    // Never below the tail: a new conversation must not jump the queue.
+    const nextSeq = () => (this.lastSeq = Math.max(this.lastSeq, this.queueList.at(this.queueList.size - 1)?.queueSeq ?? 0) + 1);
+    // The router disagrees with the store (held, or a newer version seen): no place; the store decides.
+    if (this.held.has(e.conversationId) || this.stale({ ...e, queueSeq: 0 })) return { queueSeq: nextSeq(), position: 0 };
     let entry = this.queued.get(e.conversationId);
     if (!entry) {
-      // Never below the tail: a new conversation must not jump the queue.
-      const tail = this.queueList.at(this.queueList.size - 1);
-      this.lastSeq = Math.max(this.lastSeq, tail?.queueSeq ?? 0) + 1;
-      entry = { ...e, queueSeq: this.lastSeq };
+      entry = { ...e, queueSeq: nextSeq() };
       this.insert(entry);
       this.pending.add(e.conversationId);
     }

@@ -25,7 +25,7 @@ export interface Proposal {
 /** A place at the tail, handed out before the enqueue commits (Router.admit). */
 export interface Admission {
   queueSeq: number;
-  /** 1-based, counting every entry ahead, pending or not. */
+  /** 1-based, counting every entry ahead, pending or not; 0 when the entry was not placed. */
   position: number;
 }
 
@@ -81,9 +81,10 @@ export interface Router {
    * the router decides the queue's order, atomically across instances, so the store holds no lock while the
    * router answers. The entry is pending: counted in positions, never proposed, until enqueueAndDispatch
    * confirms it (or remove takes it out, when the enqueue failed). Already queued: its place. Held, or
-   * older than the version seen: null.
+   * older than the version seen (the router disagrees with the store, which decides): a queue_seq and no
+   * place (position 0); the reconciler then loads what the store committed.
    */
-  admit(entry: Omit<QueueEntry, 'queueSeq'>): Promise<Admission | null>;
+  admit(entry: Omit<QueueEntry, 'queueSeq'>): Promise<Admission>;
   /** Adds the conversation to the queue (idempotent by id and version), confirms an admitted one, and dispatches. */
   enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]>;
   /** The conversation no longer holds the rep's slot (closed); frees it, forgets its version, and dispatches. */

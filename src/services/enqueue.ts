@@ -98,7 +98,7 @@ async function enqueueItems(ctx: ServiceContext, items: Pending[]): Promise<void
     return;
   }
   // In arrival order: the calls go out in this order on one connection, and Redis runs them in it.
-  const places: Array<Admission | null | undefined> = [];
+  const places: Array<Admission | undefined> = [];
   const admitting = items.map((item, k) => {
     const c = before[k];
     if (!enqueueable(c)) return Promise.resolve();

@@ -10,6 +10,7 @@ import { RedisBus } from '../../src/bus/redis-bus.ts';
 import { startRedisCluster, type ThrowawayCluster } from '../helpers/redis-cluster.ts';
 import { uniquePrefix } from '../helpers/redis.ts';
 import { entry, routerContract, slot } from './router.contract.ts';
+import { routerAdmitContract } from './router-admit.contract.ts';
 import { routerPagesContract } from './router-pages.contract.ts';
 import { busContract, logout, recorder } from './bus.contract.ts';
 
@@ -61,6 +62,7 @@ after(async () => {
 
 routerContract('redis cluster', newRouter, { skip });
 routerPagesContract('redis cluster', newRouter, { skip });
+routerAdmitContract('redis cluster', newRouter, { skip });
 
 async function clusterBus(prefix: string): Promise<RedisBus> {
   const c = (await started()).connect();

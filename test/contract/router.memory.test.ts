@@ -2,6 +2,7 @@
 import { MemoryRouter } from '../../src/routing/memory-router.ts';
 import { routerContract } from './router.contract.ts';
 import { routerPagesContract } from './router-pages.contract.ts';
+import { routerAdmitContract } from './router-admit.contract.ts';
 
 routerContract('memory', async () => {
   const router = new MemoryRouter();
@@ -9,6 +10,11 @@ routerContract('memory', async () => {
 });
 
 routerPagesContract('memory', async () => {
+  const router = new MemoryRouter();
+  return { router, cleanup: () => router.close() };
+});
+
+routerAdmitContract('memory', async () => {
   const router = new MemoryRouter();
   return { router, cleanup: () => router.close() };
 });

@@ -10,6 +10,7 @@ import type { RepSlot } from '../../src/domain/policy.ts';
 import type { RoutingSnapshot } from '../../src/store/port.ts';
 import { connectRedis, requireRedis, uniquePrefix } from '../helpers/redis.ts';
 import { entry, pairs, routerContract, slot, snapshotOf } from './router.contract.ts';
+import { routerAdmitContract } from './router-admit.contract.ts';
 import { routerPagesContract } from './router-pages.contract.ts';
 
 const skip = await requireRedis();
@@ -57,6 +58,16 @@ routerContract(
 );
 
 routerPagesContract(
+  'redis',
+  async () => {
+    const router = await newRouter();
+    await router.rebuild({ reps: [], queue: [], assigned: [], queueSeqFloor: 0 });
+    return { router, cleanup: () => dropAndCheck(router) };
+  },
+  { skip },
+);
+
+routerAdmitContract(
   'redis',
   async () => {
     const router = await newRouter();

@@ -4,8 +4,9 @@
   then commits the conversation as queued with this queue_seq, and no store lock is held while Redis
   answers. The entry is pending (counted in every position, never proposed) until enqueueAndDispatch
   confirms it; an enqueue that fails removes it, and one whose instance died is left to the reconciler.
-  Idempotent: a conversation already queued keeps its place; one held, or of an older version, is not
-  admitted.
+  Idempotent: a conversation already queued keeps its place. One held, or of an older version (the router
+  disagrees with the store), gets a queue_seq but no place (position 0): the store decides, and the
+  reconciler brings the router to what it committed.
 
     Input:
       KEYS[1]  epoch      string, present while routing state is loaded
@@ -22,7 +23,7 @@
       ARGV[4]  version (the one the enqueue will commit)
 
     Output:
-      {1, queueSeq, position} when admitted (or already queued), {0, 0, 0} when held or stale
+      {queueSeq, position}; position 0 when the entry was not placed (held or stale)
       error "NOSTATE ..." when the epoch key is missing (nothing changed)
 ]]
 local K = {
@@ -34,19 +35,26 @@ local K = {
 if redis.call('EXISTS', K.epoch) == 0 then return redis.error_reply('NOSTATE routing state is missing') end
 
 local conversationId = ARGV[1]
-if redis.call('HEXISTS', K.held, conversationId) == 1 or isStale(conversationId, ARGV[4]) then return { 0, 0, 0 } end
 
-local placed = redis.call('ZSCORE', K.queue, conversationId)
-if not placed then
-  -- Never below the tail, even with the counter lost: a new conversation must not jump the queue.
+-- Never below the tail, even with the counter lost: a new conversation must not jump the queue.
+local function nextSeq()
   local last = tonumber(redis.call('GET', K.seq) or '0')
   local tail = redis.call('ZRANGE', K.queue, -1, -1, 'WITHSCORES')
   if tail[2] and tonumber(tail[2]) > last then last = tonumber(tail[2]) end
-  placed = last + 1
-  redis.call('SET', K.seq, num(placed))
+  redis.call('SET', K.seq, num(last + 1))
+  return last + 1
+end
+
+-- Held, or a newer version seen: the router disagrees with the store, which decides. The enqueue still gets
+-- a queue_seq; the entry is not placed, and the reconciler's rebuild loads what the store committed.
+if redis.call('HEXISTS', K.held, conversationId) == 1 or isStale(conversationId, ARGV[4]) then return { nextSeq(), 0 } end
+
+local placed = redis.call('ZSCORE', K.queue, conversationId)
+if not placed then
+  placed = nextSeq()
   redis.call('ZADD', K.queue, placed, conversationId)
   redis.call('ZADD', K.queuedAt, ARGV[3], conversationId)
   redis.call('HSET', K.entries, conversationId, packEntry(num(placed), ARGV[2], ARGV[3], ARGV[4]) .. PENDING)
   noteVersion(conversationId, ARGV[4])
 end
-return { 1, tonumber(placed), redis.call('ZRANK', K.queue, conversationId) + 1 }
+return { tonumber(placed), redis.call('ZRANK', K.queue, conversationId) + 1 }

@@ -217,13 +217,9 @@ export class RedisRouter implements Router {
     }
   }
 
-  async admit(entry: Omit<QueueEntry, 'queueSeq'>): Promise<Admission | null> {
-    const [ok, queueSeq, position] = (await this.run('admit', [entry.conversationId, num(entry.customerId), num(entry.queuedAt), num(entry.version)])) as [
-      number,
-      number,
-      number,
-    ];
-    return ok === 1 ? { queueSeq: Number(queueSeq), position: Number(position) } : null;
+  async admit(entry: Omit<QueueEntry, 'queueSeq'>): Promise<Admission> {
+    const [queueSeq, position] = (await this.run('admit', [entry.conversationId, num(entry.customerId), num(entry.queuedAt), num(entry.version)])) as [number, number];
+    return { queueSeq: Number(queueSeq), position: Number(position) };
   }
 
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
