@@ -140,12 +140,12 @@ async function enqueueItems(ctx: ServiceContext, items: Pending[]): Promise<void
 
   // Confirmed in queue_seq order (the batch's order), each dispatching.
   const queued = results.filter((r): r is Conversation => r !== undefined && !(r instanceof Error));
-  let proposals: Proposal[] = [];
-  try {
-    proposals = (await Promise.all(queued.map((c) => ctx.router.enqueueAndDispatch(entryOf(c))))).flat();
-  } catch (err) {
-    // They are queued in the store; the reconciler confirms what is still pending (`unconfirmed`).
-    ctx.reportError(err, 'confirming admitted conversations failed; the reconciler will');
+  // Every confirm that answered has reserved slots for its proposals: none may be dropped because another failed.
+  const proposals: Proposal[] = [];
+  for (const confirmed of await Promise.allSettled(queued.map((c) => ctx.router.enqueueAndDispatch(entryOf(c))))) {
+    if (confirmed.status === 'fulfilled') proposals.push(...confirmed.value);
+    // Queued in the store: the reconciler confirms what is still pending (`unconfirmed`).
+    else ctx.reportError(confirmed.reason, 'confirming an admitted conversation failed; the reconciler will');
   }
   let done: Awaited<ReturnType<typeof assignProposals>>;
   try {
