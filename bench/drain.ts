@@ -17,6 +17,9 @@ import { newDataDir, removeDir, startSwitchboard, type BenchServer } from './lib
 import { seed, type SeededCustomer, type SeededRep } from './lib/seed.ts';
 import { ChatClient, closeAll, keepAliveAgent, newConnectionProbe, openWithFrame, request as http, WebSocket } from './lib/ws.ts';
 import { mapLimit, summarize, until } from './lib/stats.ts';
+
+/** Monotonic µs, the clock of V8's CPU profiles: `profile-top.ts --window` reads one phase of a profiled run. */
+const monoUs = () => process.hrtime.bigint() / 1000n;
 import { log, metric, type BenchResult } from './lib/report.ts';
 import { chatPath } from '../test/helpers/client.ts';
 import { openSqlite } from '../src/store/open.ts';
@@ -110,9 +113,11 @@ async function churnRound(server: BenchServer, round: Round) {
   for (const c of clients) c.onAssigned = onAssigned;
   let running = true;
   const t0 = performance.now();
+  const fromUs = monoUs();
   const probe = newConnectionProbe(server.url, 50, () => running);
   await Promise.all(round.reps.map((r) => http(server.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { max_capacity: CHURN_CAPACITY }, agent: pools.get(r.profileId)!.agent })));
   const all = await until(() => clients.every((c) => c.assignedAt !== undefined), 90_000);
+  const toUs = monoUs();
   running = false;
   if (!all) throw new Error(`churn: only ${clients.filter((c) => c.assignedAt !== undefined).length}/${clients.length} assigned within 90 s`);
   const last = Math.max(...clients.map((c) => c.assignedAt!));
@@ -124,7 +129,7 @@ async function churnRound(server: BenchServer, round: Round) {
   const server_ = serverSideRate(server, round.customers.map((c) => c.conversationId));
   log(
     NAME,
-    `close churn: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s; close request median ${lat.median.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ${closeErrors} errors; new-connection /healthz median ${newConn.median.toFixed(0)} ms, p99 ${newConn.p99.toFixed(0)} ms`,
+    `close churn: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s; close request median ${lat.median.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ${closeErrors} errors; new-connection /healthz median ${newConn.median.toFixed(0)} ms, p99 ${newConn.p99.toFixed(0)} ms (--window ${fromUs},${toUs})`,
   );
   // The churn's reps end with free slots: take them back so that a later round's customers queue.
   await Promise.all(round.reps.map((r) => http(server.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { max_capacity: 0 } })));
@@ -199,9 +204,11 @@ async function originalFlowRound(server: BenchServer, round: Round) {
     }
   };
   const t0 = performance.now();
+  const fromUs = monoUs();
   await Promise.all(round.reps.map((r) => http(server.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { max_capacity: 1 } })));
   const loops = Promise.all(round.reps.map(repLoop));
   const all = await until(() => clients.every((c) => c.assignedAt !== undefined), 90_000);
+  const toUs = monoUs();
   if (!all) throw new Error(`original flow: only ${clients.filter((c) => c.assignedAt !== undefined).length}/${clients.length} assigned within 90 s`);
   const last = Math.max(...clients.map((c) => c.assignedAt!));
   const rate = (clients.length / (last - t0)) * 1000;
@@ -210,7 +217,7 @@ async function originalFlowRound(server: BenchServer, round: Round) {
   const server_ = serverSideRate(server, round.customers.map((c) => c.conversationId));
   log(
     NAME,
-    `original flow: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s by ${round.reps.length} reps; ${redirects} redirects followed; open+close_chat cycle median ${cycle.median.toFixed(1)} ms, p99 ${cycle.p99.toFixed(1)} ms`,
+    `original flow: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s by ${round.reps.length} reps; ${redirects} redirects followed; open+close_chat cycle median ${cycle.median.toFixed(1)} ms, p99 ${cycle.p99.toFixed(1)} ms (--window ${fromUs},${toUs})`,
   );
   await closeAll([...clients.map((c) => c.ws), ...agents]);
   return { rate, ms: last - t0, redirects, cycle, serverSide: server_ };
