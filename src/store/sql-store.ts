@@ -10,6 +10,7 @@ import { toConversation, toRep } from './sql-rows.ts';
 import { SqlConversationStore } from './sql-conversations.ts';
 import { SqlReporting } from './sql-reporting.ts';
 import { SqlRetention } from './sql-retention.ts';
+import { prepare } from './prepared.ts';
 
 class Rollback extends Error {
   constructor(readonly reason: 'conversation' | 'rep') {
@@ -23,10 +24,50 @@ export class SqlStore extends SqlConversationStore implements Store {
   readonly reporting = new SqlReporting(this.db);
   readonly retention = new SqlRetention(this.db);
 
+  // The statements of a close and of an assignment, built once (prepared.ts): they run for every customer served.
+  private readonly eventInsert = prepare(this.db, (db, conversationId: string, kind: string, repId: number | null, at: number) =>
+    db.insertInto('conversation_events').values({ conversation_id: conversationId, kind, rep_id: repId, at }),
+  );
+  private readonly closeUpdate = prepare(this.db, (db, id: string, now: number, by: ClosedBy, version: number, status: ConversationStatus) =>
+    db
+      .updateTable('conversations')
+      .set({ status: 'closed', closed_at: now, closed_by: by, version: sql`version + 1` })
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .where('status', '=', status)
+      .returning('id'),
+  );
+  private readonly assignUpdate = prepare(this.db, (db, id: string, repId: number, now: number) =>
+    db
+      .updateTable('conversations')
+      .set({ status: 'assigned', rep_id: repId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
+      .where('id', '=', id)
+      .where('status', '=', 'queued')
+      .returningAll(),
+  );
+  private readonly takeSlotUpdate = prepare(this.db, (db, repId: number, now: number) =>
+    db
+      .updateTable('rep_profiles')
+      .set({ load: sql`load + 1`, last_assigned_at: now })
+      .where('id', '=', repId)
+      .where('status', '=', 'online')
+      .whereRef('load', '<', 'max_capacity')
+      .returningAll(),
+  );
+  private readonly freeSlotUpdate = prepare(this.db, (db, repId: number) =>
+    db.updateTable('rep_profiles').set({ load: sql`load - 1` }).where('id', '=', repId).where('load', '>', 0),
+  );
+  private readonly holdInsert = prepare(this.db, (db, conversationId: string, repId: number, now: number) =>
+    db
+      .insertInto('conversation_holders')
+      .values({ conversation_id: conversationId, rep_id: repId, since: now })
+      .onConflict((oc) => oc.columns(['conversation_id', 'rep_id']).doNothing()),
+  );
+
   // ---- routing transitions
 
   private async event(trx: Transaction<Database>, conversationId: string, kind: string, repId: number | null, at: number) {
-    await trx.insertInto('conversation_events').values({ conversation_id: conversationId, kind, rep_id: repId, at }).execute();
+    await this.eventInsert(trx, conversationId, kind, repId, at);
   }
 
   async enqueue(conversationId: string, now: number, beforeCommit?: (queued: Conversation) => Promise<void>) {
@@ -93,37 +134,20 @@ export class SqlStore extends SqlConversationStore implements Store {
   }
 
   private async takeSlot(trx: Transaction<Database>, repId: number, now: number) {
-    return trx
-      .updateTable('rep_profiles')
-      .set({ load: sql`load + 1`, last_assigned_at: now })
-      .where('id', '=', repId)
-      .where('status', '=', 'online')
-      .whereRef('load', '<', 'max_capacity')
-      .returningAll()
-      .executeTakeFirst();
+    return (await this.takeSlotUpdate(trx, repId, now)).rows[0];
   }
 
   private async freeSlot(trx: Transaction<Database>, repId: number) {
-    await trx.updateTable('rep_profiles').set({ load: sql`load - 1` }).where('id', '=', repId).where('load', '>', 0).execute();
+    await this.freeSlotUpdate(trx, repId);
   }
 
   private async hold(trx: Transaction<Database>, conversationId: string, repId: number, now: number) {
-    await trx
-      .insertInto('conversation_holders')
-      .values({ conversation_id: conversationId, rep_id: repId, since: now })
-      .onConflict((oc) => oc.columns(['conversation_id', 'rep_id']).doNothing())
-      .execute();
+    await this.holdInsert(trx, conversationId, repId, now);
   }
 
   /** The conditional assignment's statements; throws Rollback when the store refuses it. */
   private async assignIn(trx: Transaction<Database>, conversationId: string, repId: number, now: number) {
-    const conv = await trx
-      .updateTable('conversations')
-      .set({ status: 'assigned', rep_id: repId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
-      .where('id', '=', conversationId)
-      .where('status', '=', 'queued')
-      .returningAll()
-      .executeTakeFirst();
+    const conv = (await this.assignUpdate(trx, conversationId, repId, now)).rows[0];
     if (!conv) throw new Rollback('conversation');
     const rep = await this.takeSlot(trx, repId, now);
     if (!rep) throw new Rollback('rep');
@@ -207,19 +231,12 @@ export class SqlStore extends SqlConversationStore implements Store {
       const outcome = await this.db
         .transaction()
         .execute(async (trx): Promise<CloseAndAssignResult<P> | 'retry' | undefined> => {
-          const row = await trx.selectFrom('conversations').selectAll().where('id', '=', conversationId).executeTakeFirst();
+          const row = (await this.conversationById(trx, conversationId)).rows[0];
           const before = row ? toConversation(row) : undefined;
           if (!before || !CLOSABLE.includes(before.status)) return undefined;
           if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
           // The version guard makes the read above part of the conditional update (PostgreSQL reads committed data).
-          const closed = await trx
-            .updateTable('conversations')
-            .set({ status: 'closed', closed_at: now, closed_by: by, version: sql`version + 1` })
-            .where('id', '=', conversationId)
-            .where('version', '=', before.version)
-            .where('status', '=', before.status)
-            .returning('id')
-            .executeTakeFirst();
+          const closed = (await this.closeUpdate(trx, conversationId, now, by, before.version, before.status)).rows[0];
           if (!closed) return 'retry';
           if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
           await this.event(trx, conversationId, 'closed', before.repId, now);
