@@ -17,7 +17,20 @@ export interface CloseRequest {
   reason?: string;
 }
 
-export function closeConversation(ctx: ServiceContext, req: CloseRequest): Promise<{ redirectId: string | null }> {
+export async function closeConversation(ctx: ServiceContext, req: CloseRequest): Promise<{ redirectId: string | null }> {
+  return (await close(ctx, req, true))!;
+}
+
+/**
+ * A rep's close of a chat it holds, with no read before it: the store's conditional update checks that the
+ * rep holds it (heldBy), which is all the caller's own check would have found. Resolves undefined, having
+ * changed nothing, when the store refuses; the caller then reads the conversation to say why.
+ */
+export function closeIfHeld(ctx: ServiceContext, req: CloseRequest & { by: 'rep'; closingRepId: number }): Promise<{ redirectId: string | null } | undefined> {
+  return close(ctx, req, false);
+}
+
+function close(ctx: ServiceContext, req: CloseRequest, explainRefusal: boolean): Promise<{ redirectId: string | null } | undefined> {
   return ctx.lock.run(async () => {
     // One transaction closes and hands the freed slot on; its conditional updates decide (R1). Only a
     // refusal needs the current state, to say why.
@@ -28,6 +41,7 @@ export function closeConversation(ctx: ServiceContext, req: CloseRequest): Promi
       return [];
     });
     if (!outcome) {
+      if (!explainRefusal) return undefined;
       const now = await ctx.store.getConversation(req.conversationId);
       if (!now) throw notFound();
       assertTransition(now.status, 'close');
