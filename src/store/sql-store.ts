@@ -3,7 +3,7 @@
 // (sql-conversations.ts), and here the routing transitions, whose conditional updates decide (DESIGN R1).
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, RepProfilesTable } from './schema.ts';
-import type { AssignResult, CloseAndAssignResult, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
+import type { AssignResult, CloseAndAssignResult, CloseItem, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
 import type { ClosedBy, Conversation, ConversationStatus, RepProfile } from '../domain/types.ts';
 import { statesAllowing } from '../domain/conversation.ts';
 import { toConversation, toRep } from './sql-rows.ts';
@@ -19,6 +19,7 @@ class Rollback extends Error {
 }
 
 const CLOSABLE: ConversationStatus[] = statesAllowing('close');
+const CLOSE_ATTEMPTS = 5;
 
 export class SqlStore extends SqlConversationStore implements Store {
   readonly reporting = new SqlReporting(this.db);
@@ -227,38 +228,53 @@ export class SqlStore extends SqlConversationStore implements Store {
     heldBy: number | undefined,
     next: (before: Conversation) => Promise<P[]>,
   ): Promise<CloseAndAssignResult<P> | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const outcome = await this.db
-        .transaction()
-        .execute(async (trx): Promise<CloseAndAssignResult<P> | 'retry' | undefined> => {
-          const row = (await this.conversationById(trx, conversationId)).rows[0];
-          const before = row ? toConversation(row) : undefined;
-          if (!before || !CLOSABLE.includes(before.status)) return undefined;
-          if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
-          // The version guard makes the read above part of the conditional update (PostgreSQL reads committed data).
-          const closed = (await this.closeUpdate(trx, conversationId, now, by, before.version, before.status)).rows[0];
-          if (!closed) return 'retry';
-          if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
-          await this.event(trx, conversationId, 'closed', before.repId, now);
-          const assigned: Array<{ proposal: P; result: AssignResult }> = [];
-          for (const proposal of await next(before)) {
-            // Each assignment is the same conditional update as assign(); a refused one undoes only itself.
-            await sql`savepoint next_assignment`.execute(trx);
-            try {
-              assigned.push({ proposal, result: await this.assignIn(trx, proposal.conversationId, proposal.repId, now) });
-              await sql`release savepoint next_assignment`.execute(trx);
-            } catch (err) {
-              if (!(err instanceof Rollback)) throw err;
-              await sql`rollback to savepoint next_assignment`.execute(trx);
-              await sql`release savepoint next_assignment`.execute(trx);
-              assigned.push({ proposal, result: { ok: false, reason: err.reason } });
-            }
-          }
-          return { before, assigned };
-        });
+    for (let attempt = 0; attempt < CLOSE_ATTEMPTS; attempt++) {
+      const outcome = await this.db.transaction().execute((trx) => this.closeIn(trx, { conversationId, by, heldBy, next }, now));
       if (outcome !== 'retry') return outcome;
     }
     return undefined;
+  }
+
+  async closeAndAssignMany<P extends ProposedAssignment>(closes: ReadonlyArray<CloseItem<P>>, now: number): Promise<Array<CloseAndAssignResult<P> | undefined>> {
+    return this.db.transaction().execute(async (trx) => {
+      const out: Array<CloseAndAssignResult<P> | undefined> = [];
+      for (const item of closes) {
+        // A missed version guard wrote nothing, so the close is simply tried again (PostgreSQL reads the newer commit).
+        let outcome: CloseAndAssignResult<P> | 'retry' | undefined = 'retry';
+        for (let attempt = 0; attempt < CLOSE_ATTEMPTS && outcome === 'retry'; attempt++) outcome = await this.closeIn(trx, item, now);
+        out.push(outcome === 'retry' ? undefined : outcome);
+      }
+      return out;
+    });
+  }
+
+  /** One close and its assignments inside a transaction; 'retry' (nothing written) when the version moved under it. */
+  private async closeIn<P extends ProposedAssignment>(trx: Transaction<Database>, item: CloseItem<P>, now: number): Promise<CloseAndAssignResult<P> | 'retry' | undefined> {
+    const { conversationId, by, heldBy, next } = item;
+    const row = (await this.conversationById(trx, conversationId)).rows[0];
+    const before = row ? toConversation(row) : undefined;
+    if (!before || !CLOSABLE.includes(before.status)) return undefined;
+    if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
+    // The version guard makes the read above part of the conditional update (PostgreSQL reads committed data).
+    const closed = (await this.closeUpdate(trx, conversationId, now, by, before.version, before.status)).rows[0];
+    if (!closed) return 'retry';
+    if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
+    await this.event(trx, conversationId, 'closed', before.repId, now);
+    const assigned: Array<{ proposal: P; result: AssignResult }> = [];
+    for (const proposal of await next(before)) {
+      // Each assignment is the same conditional update as assign(); a refused one undoes only itself.
+      await sql`savepoint next_assignment`.execute(trx);
+      try {
+        assigned.push({ proposal, result: await this.assignIn(trx, proposal.conversationId, proposal.repId, now) });
+        await sql`release savepoint next_assignment`.execute(trx);
+      } catch (err) {
+        if (!(err instanceof Rollback)) throw err;
+        await sql`rollback to savepoint next_assignment`.execute(trx);
+        await sql`release savepoint next_assignment`.execute(trx);
+        assigned.push({ proposal, result: { ok: false, reason: err.reason } });
+      }
+    }
+    return { before, assigned };
   }
 
   async abandon(conversationId: string, version: number, now: number, presenceGen?: number) {
