@@ -47,8 +47,10 @@ const MAX_BATCH = 50;
 
 function close(ctx: ServiceContext, req: CloseRequest, explainRefusal: boolean): Promise<Closed | undefined> {
   // PostgreSQL: one transaction per close. A batch would hold several reps' rows at once, in an order that
-  // another instance's batch could cross (a deadlock); and its commits are not the bound there.
-  if (ctx.store.dialect !== 'sqlite') return ctx.lock.run(async () => settle(ctx, req, explainRefusal, await ctx.store.closeAndAssign(req.conversationId, req.by, ctx.now(), heldByOf(req), nextOf(ctx))));
+  // another instance's batch could cross (a deadlock).
+  if (ctx.store.dialect !== 'sqlite') {
+    return ctx.lock.run(async () => settle(ctx, req, explainRefusal, await ctx.store.closeAndAssign(req.conversationId, req.by, ctx.now(), heldByOf(req), nextOf(ctx))));
+  }
   let batch = batches.get(ctx);
   if (!batch) batches.set(ctx, (batch = new CloseBatch(ctx)));
   return batch.add(req, explainRefusal);
