@@ -17,6 +17,15 @@ import { newDataDir, removeDir, startSwitchboard, type BenchServer } from './lib
 import { seed, type SeededCustomer, type SeededRep } from './lib/seed.ts';
 import { ChatClient, closeAll, keepAliveAgent, newConnectionProbe, openWithFrame, request as http, WebSocket } from './lib/ws.ts';
 import { mapLimit, summarize, until } from './lib/stats.ts';
+
+/** Monotonic µs, the clock of V8's CPU profiles: `profile-top.ts --window` reads one phase of a profiled run. */
+const monoUs = () => process.hrtime.bigint() / 1000n;
+
+/** The server's CPU time (user + system), µs: per customer served, it is the work a round cost, whatever the machine's load. */
+const serverCpuUs = async (server: BenchServer) => {
+  const p = await server.probe();
+  return p.cpuUserUs + p.cpuSystemUs;
+};
 import { log, metric, type BenchResult } from './lib/report.ts';
 import { chatPath } from '../test/helpers/client.ts';
 import { openSqlite } from '../src/store/open.ts';
@@ -109,10 +118,14 @@ async function churnRound(server: BenchServer, round: Round) {
   };
   for (const c of clients) c.onAssigned = onAssigned;
   let running = true;
+  const cpu0 = await serverCpuUs(server);
   const t0 = performance.now();
+  const fromUs = monoUs();
   const probe = newConnectionProbe(server.url, 50, () => running);
   await Promise.all(round.reps.map((r) => http(server.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { max_capacity: CHURN_CAPACITY }, agent: pools.get(r.profileId)!.agent })));
   const all = await until(() => clients.every((c) => c.assignedAt !== undefined), 90_000);
+  const toUs = monoUs();
+  const cpuPerServedUs = ((await serverCpuUs(server)) - cpu0) / clients.length;
   running = false;
   if (!all) throw new Error(`churn: only ${clients.filter((c) => c.assignedAt !== undefined).length}/${clients.length} assigned within 90 s`);
   const last = Math.max(...clients.map((c) => c.assignedAt!));
@@ -124,12 +137,12 @@ async function churnRound(server: BenchServer, round: Round) {
   const server_ = serverSideRate(server, round.customers.map((c) => c.conversationId));
   log(
     NAME,
-    `close churn: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s; close request median ${lat.median.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ${closeErrors} errors; new-connection /healthz median ${newConn.median.toFixed(0)} ms, p99 ${newConn.p99.toFixed(0)} ms`,
+    `close churn: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s; close request median ${lat.median.toFixed(1)} ms, p99 ${lat.p99.toFixed(1)} ms, ${closeErrors} errors; new-connection /healthz median ${newConn.median.toFixed(0)} ms, p99 ${newConn.p99.toFixed(0)} ms; server CPU ${cpuPerServedUs.toFixed(0)} µs per customer served (--window ${fromUs},${toUs})`,
   );
   // The churn's reps end with free slots: take them back so that a later round's customers queue.
   await Promise.all(round.reps.map((r) => http(server.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { max_capacity: 0 } })));
   await closeAll([...clients.map((c) => c.ws), ...agents]);
-  return { rate, ms: last - t0, closeLatency: lat, closeErrors, serverSide: server_, newConnection: newConn };
+  return { rate, ms: last - t0, closeLatency: lat, closeErrors, serverSide: server_, newConnection: newConn, cpuPerServedUs };
 }
 
 /** One rep's chat, closed the original client's way; resolves with the redirect_id when one came. */
@@ -198,10 +211,14 @@ async function originalFlowRound(server: BenchServer, round: Round) {
       }
     }
   };
+  const cpu0 = await serverCpuUs(server);
   const t0 = performance.now();
+  const fromUs = monoUs();
   await Promise.all(round.reps.map((r) => http(server.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { max_capacity: 1 } })));
   const loops = Promise.all(round.reps.map(repLoop));
   const all = await until(() => clients.every((c) => c.assignedAt !== undefined), 90_000);
+  const toUs = monoUs();
+  const cpuPerServedUs = ((await serverCpuUs(server)) - cpu0) / clients.length;
   if (!all) throw new Error(`original flow: only ${clients.filter((c) => c.assignedAt !== undefined).length}/${clients.length} assigned within 90 s`);
   const last = Math.max(...clients.map((c) => c.assignedAt!));
   const rate = (clients.length / (last - t0)) * 1000;
@@ -210,10 +227,10 @@ async function originalFlowRound(server: BenchServer, round: Round) {
   const server_ = serverSideRate(server, round.customers.map((c) => c.conversationId));
   log(
     NAME,
-    `original flow: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s by ${round.reps.length} reps; ${redirects} redirects followed; open+close_chat cycle median ${cycle.median.toFixed(1)} ms, p99 ${cycle.p99.toFixed(1)} ms`,
+    `original flow: ${clients.length} served in ${(last - t0).toFixed(0)} ms = ${rate.toFixed(0)}/s by ${round.reps.length} reps; ${redirects} redirects followed; open+close_chat cycle median ${cycle.median.toFixed(1)} ms, p99 ${cycle.p99.toFixed(1)} ms; server CPU ${cpuPerServedUs.toFixed(0)} µs per customer served (--window ${fromUs},${toUs})`,
   );
   await closeAll([...clients.map((c) => c.ws), ...agents]);
-  return { rate, ms: last - t0, redirects, cycle, serverSide: server_ };
+  return { rate, ms: last - t0, redirects, cycle, serverSide: server_, cpuPerServedUs };
 }
 
 /** store.assign alone: N queued conversations, one rep with room for all, assigned one by one. */
@@ -360,6 +377,8 @@ export async function run(): Promise<BenchResult> {
           met: original.rate >= 1000,
         }),
         metric({ name: "original flow: a rep's chat socket opened, close_chat sent, closed", unit: 'ms', median: original.cycle.median, p99: original.cycle.p99 }),
+        metric({ name: 'server CPU per customer served, close churn', unit: 'µs', median: churn.cpuPerServedUs }),
+        metric({ name: "server CPU per customer served, the original's flow", unit: 'µs', median: original.cpuPerServedUs }),
         metric({ name: 'POST /close/ during churn (keep-alive)', unit: 'ms', median: churn.closeLatency.median, p99: churn.closeLatency.p99 }),
         metric({ name: 'GET /healthz on a new connection during churn', unit: 'ms', median: churn.newConnection.median, p99: churn.newConnection.p99 }),
       ],

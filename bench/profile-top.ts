@@ -2,6 +2,8 @@
 //   node --import tsx bench/profile-top.ts /tmp/prof/*.cpuprofile [--top 25] [--inclusive name,name]
 // --inclusive also prints, for each function named, the time spent in it and everything it called (a frame
 // resumed after an await counts from its resumption: CPU time of its synchronous stretches).
+// --window from,to keeps only the samples taken between two monotonic times in µs (process.hrtime and V8's
+// profiler read the same clock; the drain bench logs each phase's window), so that one phase of a run is read alone.
 // Frames are grouped by function, file and line; "(garbage collector)", "(program)" and "(idle)" stay as V8 names them.
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -25,13 +27,29 @@ const topAt = args.indexOf('--top');
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
 const incAt = args.indexOf('--inclusive');
 const inclusive = incAt >= 0 ? args[incAt + 1].split(',') : [];
-const files = args.filter((a, i) => !a.startsWith('--') && (topAt < 0 || i !== topAt + 1) && (incAt < 0 || i !== incAt + 1));
+const winAt = args.indexOf('--window');
+const span = winAt >= 0 ? args[winAt + 1].split(',').map(Number) : undefined;
+const optionValues = new Set([topAt, incAt, winAt].filter((i) => i >= 0).map((i) => i + 1));
+const files = args.filter((a, i) => !a.startsWith('--') && !optionValues.has(i));
+
+/** Each sample's time (the delta that follows it: V8 records the delta before the next sample), 0 outside --window. */
+function sampleTimes(p: Profile): number[] {
+  const out: number[] = [];
+  let at = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0;
+    const inside = !span || (at >= span[0] && at <= span[1]);
+    out.push(inside ? (p.timeDeltas[i + 1] ?? 0) : 0);
+  }
+  return out;
+}
 
 /** Time in each named function's subtree, counting a function nested in itself once. */
 function inclusiveTimes(p: Profile, names: string[]): Map<string, number> {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + (p.timeDeltas[i + 1] ?? 0));
+  const dts = sampleTimes(p);
+  for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i], (selfUs.get(p.samples[i]) ?? 0) + dts[i]);
   const out = new Map<string, number>(names.map((n) => [n, 0]));
   const root = p.nodes[0];
   const walk = (n: Node, open: Set<string>) => {
@@ -55,9 +73,9 @@ for (const file of files) {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
-  // Each sample's time is the delta that follows it (V8 records the delta before the next sample).
+  const dts = sampleTimes(p);
   for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i + 1] ?? 0;
+    const dt = dts[i];
     const n = byId.get(p.samples[i]);
     if (!n) continue;
     const f = n.callFrame;

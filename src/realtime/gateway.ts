@@ -276,6 +276,7 @@ export class Gateway {
     if (!sock.closed && conv.status !== 'closed' && (isCustomer || isRep)) {
       sock.conversationId = conv.id;
       this.registry.addChat(sock);
+      if (isCustomer) this.s.ctx.knowCustomer({ id: identity.customer!.id, userId: identity.user.id, username: identity.user.username });
       // The rep has opened the chat: it is no longer at risk of going back to the queue unanswered.
       if (isRep) await markAccepted(this.s.ctx, conv.id, identity.rep!.id);
     }

@@ -7,7 +7,7 @@ import type { ClientSocket } from './client-socket.ts';
 import type { SocketQuota } from './socket-quota.ts';
 import { errorFrame, FrameError, messageFrame, parseClientFrame, type ClientFrame } from './frames.ts';
 import { sendMessage } from '../services/messages.ts';
-import { closeConversation } from '../services/close.ts';
+import { closeConversation, closeIfHeld } from '../services/close.ts';
 
 type Handler = (s: ClientSocket, f: ClientFrame) => Promise<void>;
 
@@ -119,6 +119,8 @@ export class Inbound {
   private async onClose(sock: ClientSocket): Promise<void> {
     const identity = sock.identity!;
     const by = identity.rep ? 'rep' : 'customer';
+    // The rep holds the chat as a rule: the store's conditional close checks it; a refusal is explained below.
+    if (identity.rep && (await closeIfHeld(this.s.ctx, { conversationId: sock.conversationId!, by: 'rep', closingRepId: identity.rep.id, originSocket: sock.id }))) return;
     const conv = await this.s.ctx.store.getConversation(sock.conversationId!);
     if (!conv || conv.status === 'closed') return sock.send(errorFrame('closed', 'The conversation is already closed.'));
     if (by === 'rep' && conv.repId !== identity.rep!.id) return sock.send(errorFrame('not_allowed', 'You no longer hold this conversation.'));

@@ -104,6 +104,14 @@ export class ServiceContext {
     return card;
   }
 
+  /**
+   * A customer's socket here already knows its card (from the identity behind its token): its assignment then
+   * reads nothing. Forgotten with the user's last socket, like a looked-up card.
+   */
+  knowCustomer(card: CustomerCard): void {
+    this.customerCards.set(card.id, card);
+  }
+
   async customerCard(customerId: number): Promise<CustomerCard | null> {
     const cached = this.customerCards.get(customerId);
     if (cached) return cached;

@@ -100,6 +100,14 @@ export interface CloseAndAssignResult<P extends ProposedAssignment> {
   assigned: Array<{ proposal: P; result: AssignResult }>;
 }
 
+/** One close of a closeAndAssignMany, with closeAndAssign's arguments. */
+export interface CloseItem<P extends ProposedAssignment> {
+  conversationId: string;
+  by: ClosedBy;
+  heldBy: number | undefined;
+  next: (before: Conversation) => Promise<P[]>;
+}
+
 /** The outcome of a refresh-token rotation: the user's epoch and role to sign the access token with, or why not. */
 export type RotateResult =
   | { kind: 'ok'; epoch: number; role: Role }
@@ -235,6 +243,12 @@ export interface Store {
     heldBy: number | undefined,
     next: (before: Conversation) => Promise<P[]>,
   ): Promise<CloseAndAssignResult<P> | undefined>;
+  /**
+   * closeAndAssign for several closes in one transaction (one commit), in the order given: each is exactly
+   * closeAndAssign's conditional close and assignments, and its outcome (or undefined: refused, nothing
+   * changed) is at its index. An error fails them all (nothing commits).
+   */
+  closeAndAssignMany<P extends ProposedAssignment>(closes: ReadonlyArray<CloseItem<P>>, now: number): Promise<Array<CloseAndAssignResult<P> | undefined>>;
   /**
    * queued -> abandoned, only if still queued and at the given version, and (when given) only if its
    * customer was not seen coming back since `presenceGen` was read.

@@ -6,15 +6,43 @@ import { UsernameTaken } from './port.ts';
 import type { Identity, RepStatus, RepWithUser, Role, User } from '../domain/types.ts';
 import { isUniqueViolation, toRep, toUser } from './sql-rows.ts';
 import { canonicalUsername } from '../domain/usernames.ts';
+import { prepare } from './prepared.ts';
+
+/** The identity behind a token: every authenticated request and socket reads it. */
+const identityQuery = (root: Kysely<Database>) =>
+  prepare(root, (db, userId: number) =>
+    db
+      .selectFrom('users as u')
+      .leftJoin('customer_profiles as c', 'c.user_id', 'u.id')
+      .leftJoin('rep_profiles as r', 'r.user_id', 'u.id')
+      .selectAll('u')
+      .select([
+        'c.id as c_id',
+        'c.phone_number as c_phone_number',
+        'r.id as r_id',
+        'r.max_capacity as r_max_capacity',
+        'r.status as r_status',
+        'r.load as r_load',
+        'r.last_assigned_at as r_last_assigned_at',
+        'r.watched as r_watched',
+        'r.offline_reason as r_offline_reason',
+        'r.presence_gen as r_presence_gen',
+      ])
+      .where('u.id', '=', userId),
+  );
 
 export class SqlAccountStore {
+  private readonly identityQuery: ReturnType<typeof identityQuery>;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     protected readonly onClose: () => Promise<void> = async () => {},
     /** SQLite's group-committing writer for chat messages; PostgreSQL uses the transaction below. */
     protected readonly messageWriter?: { append(m: AppendMessage): Promise<AppendResult> },
-  ) {}
+  ) {
+    this.identityQuery = identityQuery(db);
+  }
 
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
@@ -114,25 +142,7 @@ export class SqlAccountStore {
 
   /** One round trip: every authenticated request and socket asks it. */
   async getIdentity(userId: number): Promise<Identity | undefined> {
-    const row = await this.db
-      .selectFrom('users as u')
-      .leftJoin('customer_profiles as c', 'c.user_id', 'u.id')
-      .leftJoin('rep_profiles as r', 'r.user_id', 'u.id')
-      .selectAll('u')
-      .select([
-        'c.id as c_id',
-        'c.phone_number as c_phone_number',
-        'r.id as r_id',
-        'r.max_capacity as r_max_capacity',
-        'r.status as r_status',
-        'r.load as r_load',
-        'r.last_assigned_at as r_last_assigned_at',
-        'r.watched as r_watched',
-        'r.offline_reason as r_offline_reason',
-        'r.presence_gen as r_presence_gen',
-      ])
-      .where('u.id', '=', userId)
-      .executeTakeFirst();
+    const row = (await this.identityQuery(this.db, userId)).rows[0];
     if (!row) return undefined;
     const user = toUser(row);
     if (user.role === 'customer' && row.c_id !== null) {

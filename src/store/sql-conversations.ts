@@ -7,10 +7,16 @@ import { statesAllowing } from '../domain/conversation.ts';
 import { isUniqueViolation, toConversation, toMessage, type MessageJoinRow } from './sql-rows.ts';
 import { SqlAccountStore } from './sql-accounts.ts';
 import { uuidv7 } from './uuid.ts';
+import { prepare } from './prepared.ts';
 
 const OPEN_FOR_MESSAGES: string[] = statesAllowing('message');
 
 export class SqlConversationStore extends SqlAccountStore {
+  /** Read by every request, socket and transition on a conversation. */
+  protected readonly conversationById = prepare(this.db, (db, id: string) => db.selectFrom('conversations').selectAll().where('id', '=', id));
+  /** The answer of a close, a transfer or a rating. */
+  private readonly withLatestById = prepare(this.db, (_db, id: string) => this.withLatestQuery().where('c.id', '=', id));
+
   // ---- conversations
 
   async createConversation(customerId: number, now: number): Promise<Conversation> {
@@ -59,7 +65,7 @@ export class SqlConversationStore extends SqlAccountStore {
   }
 
   async getConversation(id: string): Promise<Conversation | undefined> {
-    const row = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await this.conversationById(this.db, id)).rows[0];
     return row ? toConversation(row) : undefined;
   }
 
@@ -103,7 +109,7 @@ export class SqlConversationStore extends SqlAccountStore {
   }
 
   async getConversationWithLatest(id: string) {
-    const r = await this.withLatestQuery().where('c.id', '=', id).executeTakeFirst();
+    const r = (await this.withLatestById(this.db, id)).rows[0];
     return r ? this.toWithLatest(r) : undefined;
   }
 

@@ -3,13 +3,14 @@
 // (sql-conversations.ts), and here the routing transitions, whose conditional updates decide (DESIGN R1).
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, RepProfilesTable } from './schema.ts';
-import type { AdmittedPlace, AssignResult, CloseAndAssignResult, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
+import type { AdmittedPlace, AssignResult, CloseAndAssignResult, CloseItem, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
 import type { ClosedBy, Conversation, ConversationStatus, RepProfile } from '../domain/types.ts';
 import { statesAllowing } from '../domain/conversation.ts';
 import { toConversation, toRep } from './sql-rows.ts';
 import { SqlConversationStore } from './sql-conversations.ts';
 import { SqlReporting } from './sql-reporting.ts';
 import { SqlRetention } from './sql-retention.ts';
+import { prepare } from './prepared.ts';
 
 class Rollback extends Error {
   constructor(readonly reason: 'conversation' | 'rep') {
@@ -18,15 +19,56 @@ class Rollback extends Error {
 }
 
 const CLOSABLE: ConversationStatus[] = statesAllowing('close');
+const CLOSE_ATTEMPTS = 5;
 
 export class SqlStore extends SqlConversationStore implements Store {
   readonly reporting = new SqlReporting(this.db);
   readonly retention = new SqlRetention(this.db);
 
+  // The statements of a close and of an assignment, built once (prepared.ts): they run for every customer served.
+  private readonly eventInsert = prepare(this.db, (db, conversationId: string, kind: string, repId: number | null, at: number) =>
+    db.insertInto('conversation_events').values({ conversation_id: conversationId, kind, rep_id: repId, at }),
+  );
+  private readonly closeUpdate = prepare(this.db, (db, id: string, now: number, by: ClosedBy, version: number, status: ConversationStatus) =>
+    db
+      .updateTable('conversations')
+      .set({ status: 'closed', closed_at: now, closed_by: by, version: sql`version + 1` })
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .where('status', '=', status)
+      .returning('id'),
+  );
+  private readonly assignUpdate = prepare(this.db, (db, id: string, repId: number, now: number) =>
+    db
+      .updateTable('conversations')
+      .set({ status: 'assigned', rep_id: repId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
+      .where('id', '=', id)
+      .where('status', '=', 'queued')
+      .returningAll(),
+  );
+  private readonly takeSlotUpdate = prepare(this.db, (db, repId: number, now: number) =>
+    db
+      .updateTable('rep_profiles')
+      .set({ load: sql`load + 1`, last_assigned_at: now })
+      .where('id', '=', repId)
+      .where('status', '=', 'online')
+      .whereRef('load', '<', 'max_capacity')
+      .returningAll(),
+  );
+  private readonly freeSlotUpdate = prepare(this.db, (db, repId: number) =>
+    db.updateTable('rep_profiles').set({ load: sql`load - 1` }).where('id', '=', repId).where('load', '>', 0),
+  );
+  private readonly holdInsert = prepare(this.db, (db, conversationId: string, repId: number, now: number) =>
+    db
+      .insertInto('conversation_holders')
+      .values({ conversation_id: conversationId, rep_id: repId, since: now })
+      .onConflict((oc) => oc.columns(['conversation_id', 'rep_id']).doNothing()),
+  );
+
   // ---- routing transitions
 
   private async event(trx: Transaction<Database>, conversationId: string, kind: string, repId: number | null, at: number) {
-    await trx.insertInto('conversation_events').values({ conversation_id: conversationId, kind, rep_id: repId, at }).execute();
+    await this.eventInsert(trx, conversationId, kind, repId, at);
   }
 
   async enqueue(conversationId: string, now: number, place?: AdmittedPlace) {
@@ -78,37 +120,20 @@ export class SqlStore extends SqlConversationStore implements Store {
   }
 
   private async takeSlot(trx: Transaction<Database>, repId: number, now: number) {
-    return trx
-      .updateTable('rep_profiles')
-      .set({ load: sql`load + 1`, last_assigned_at: now })
-      .where('id', '=', repId)
-      .where('status', '=', 'online')
-      .whereRef('load', '<', 'max_capacity')
-      .returningAll()
-      .executeTakeFirst();
+    return (await this.takeSlotUpdate(trx, repId, now)).rows[0];
   }
 
   private async freeSlot(trx: Transaction<Database>, repId: number) {
-    await trx.updateTable('rep_profiles').set({ load: sql`load - 1` }).where('id', '=', repId).where('load', '>', 0).execute();
+    await this.freeSlotUpdate(trx, repId);
   }
 
   private async hold(trx: Transaction<Database>, conversationId: string, repId: number, now: number) {
-    await trx
-      .insertInto('conversation_holders')
-      .values({ conversation_id: conversationId, rep_id: repId, since: now })
-      .onConflict((oc) => oc.columns(['conversation_id', 'rep_id']).doNothing())
-      .execute();
+    await this.holdInsert(trx, conversationId, repId, now);
   }
 
   /** The conditional assignment's statements; throws Rollback when the store refuses it. */
   private async assignIn(trx: Transaction<Database>, conversationId: string, repId: number, now: number) {
-    const conv = await trx
-      .updateTable('conversations')
-      .set({ status: 'assigned', rep_id: repId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
-      .where('id', '=', conversationId)
-      .where('status', '=', 'queued')
-      .returningAll()
-      .executeTakeFirst();
+    const conv = (await this.assignUpdate(trx, conversationId, repId, now)).rows[0];
     if (!conv) throw new Rollback('conversation');
     const rep = await this.takeSlot(trx, repId, now);
     if (!rep) throw new Rollback('rep');
@@ -188,45 +213,53 @@ export class SqlStore extends SqlConversationStore implements Store {
     heldBy: number | undefined,
     next: (before: Conversation) => Promise<P[]>,
   ): Promise<CloseAndAssignResult<P> | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const outcome = await this.db
-        .transaction()
-        .execute(async (trx): Promise<CloseAndAssignResult<P> | 'retry' | undefined> => {
-          const row = await trx.selectFrom('conversations').selectAll().where('id', '=', conversationId).executeTakeFirst();
-          const before = row ? toConversation(row) : undefined;
-          if (!before || !CLOSABLE.includes(before.status)) return undefined;
-          if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
-          // The version guard makes the read above part of the conditional update (PostgreSQL reads committed data).
-          const closed = await trx
-            .updateTable('conversations')
-            .set({ status: 'closed', closed_at: now, closed_by: by, version: sql`version + 1` })
-            .where('id', '=', conversationId)
-            .where('version', '=', before.version)
-            .where('status', '=', before.status)
-            .returning('id')
-            .executeTakeFirst();
-          if (!closed) return 'retry';
-          if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
-          await this.event(trx, conversationId, 'closed', before.repId, now);
-          const assigned: Array<{ proposal: P; result: AssignResult }> = [];
-          for (const proposal of await next(before)) {
-            // Each assignment is the same conditional update as assign(); a refused one undoes only itself.
-            await sql`savepoint next_assignment`.execute(trx);
-            try {
-              assigned.push({ proposal, result: await this.assignIn(trx, proposal.conversationId, proposal.repId, now) });
-              await sql`release savepoint next_assignment`.execute(trx);
-            } catch (err) {
-              if (!(err instanceof Rollback)) throw err;
-              await sql`rollback to savepoint next_assignment`.execute(trx);
-              await sql`release savepoint next_assignment`.execute(trx);
-              assigned.push({ proposal, result: { ok: false, reason: err.reason } });
-            }
-          }
-          return { before, assigned };
-        });
+    for (let attempt = 0; attempt < CLOSE_ATTEMPTS; attempt++) {
+      const outcome = await this.db.transaction().execute((trx) => this.closeIn(trx, { conversationId, by, heldBy, next }, now));
       if (outcome !== 'retry') return outcome;
     }
     return undefined;
+  }
+
+  async closeAndAssignMany<P extends ProposedAssignment>(closes: ReadonlyArray<CloseItem<P>>, now: number): Promise<Array<CloseAndAssignResult<P> | undefined>> {
+    return this.db.transaction().execute(async (trx) => {
+      const out: Array<CloseAndAssignResult<P> | undefined> = [];
+      for (const item of closes) {
+        // A missed version guard wrote nothing, so the close is simply tried again (PostgreSQL reads the newer commit).
+        let outcome: CloseAndAssignResult<P> | 'retry' | undefined = 'retry';
+        for (let attempt = 0; attempt < CLOSE_ATTEMPTS && outcome === 'retry'; attempt++) outcome = await this.closeIn(trx, item, now);
+        out.push(outcome === 'retry' ? undefined : outcome);
+      }
+      return out;
+    });
+  }
+
+  /** One close and its assignments inside a transaction; 'retry' (nothing written) when the version moved under it. */
+  private async closeIn<P extends ProposedAssignment>(trx: Transaction<Database>, item: CloseItem<P>, now: number): Promise<CloseAndAssignResult<P> | 'retry' | undefined> {
+    const { conversationId, by, heldBy, next } = item;
+    const row = (await this.conversationById(trx, conversationId)).rows[0];
+    const before = row ? toConversation(row) : undefined;
+    if (!before || !CLOSABLE.includes(before.status)) return undefined;
+    if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
+    // The version guard makes the read above part of the conditional update (PostgreSQL reads committed data).
+    const closed = (await this.closeUpdate(trx, conversationId, now, by, before.version, before.status)).rows[0];
+    if (!closed) return 'retry';
+    if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
+    await this.event(trx, conversationId, 'closed', before.repId, now);
+    const assigned: Array<{ proposal: P; result: AssignResult }> = [];
+    for (const proposal of await next(before)) {
+      // Each assignment is the same conditional update as assign(); a refused one undoes only itself.
+      await sql`savepoint next_assignment`.execute(trx);
+      try {
+        assigned.push({ proposal, result: await this.assignIn(trx, proposal.conversationId, proposal.repId, now) });
+        await sql`release savepoint next_assignment`.execute(trx);
+      } catch (err) {
+        if (!(err instanceof Rollback)) throw err;
+        await sql`rollback to savepoint next_assignment`.execute(trx);
+        await sql`release savepoint next_assignment`.execute(trx);
+        assigned.push({ proposal, result: { ok: false, reason: err.reason } });
+      }
+    }
+    return { before, assigned };
   }
 
   async abandon(conversationId: string, version: number, now: number, presenceGen?: number) {

@@ -6,6 +6,7 @@ import { UsernameTaken, type ConversationScope, type NewUser, type Store } from 
 import type { Conversation, CustomerProfile, RepProfile, User } from '../../src/domain/types.ts';
 import { adminAccountCases } from './store-admin-accounts.contract.ts';
 import { closeAndAssignCases } from './store-close-assign.contract.ts';
+import { closeManyCases } from './store-close-many.contract.ts';
 import { usernameCases } from './store-usernames.contract.ts';
 import { retentionCases } from './store-retention.contract.ts';
 import { reportingCases } from './store-reporting.contract.ts';
@@ -67,6 +68,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
 
     adminAccountCases(() => store);
     closeAndAssignCases(() => store, tick);
+    closeManyCases(() => store, tick);
     usernameCases(() => store);
     retentionCases(() => store);
     reportingCases(factory);

@@ -9,7 +9,7 @@ import type { ConversationScope } from '../../store/port.ts';
 import { identityOf, requireAuth } from '../auth.ts';
 import { pageLinks, restLink } from '../paging.ts';
 import { ConversationDetailSchema, ConversationSchema, conversationJson, ErrorSchema, MessageSchema, messageJson } from '../representations.ts';
-import { closeConversation } from '../../services/close.ts';
+import { closeConversation, closeIfHeld } from '../../services/close.ts';
 import { transferConversation } from '../../services/transfer.ts';
 import { enqueueConversation } from '../../services/enqueue.ts';
 import { assertTransition } from '../../domain/conversation.ts';
@@ -155,6 +155,13 @@ export async function conversationRoutes(app: FastifyInstance, s: AppServices): 
     { onRequest: auth, schema: { tags: ['conversations'], params: IdParams, response: { 200: ConversationSchema, ...errors } } },
     async (req) => {
       const id = identityOf(req);
+      // A rep closing a chat it holds (every close of a busy desk): the store's conditional close is the check.
+      if (id.rep && isUuid(req.params.id)) {
+        const conversationId = req.params.id.toLowerCase();
+        if (await closeIfHeld(s.ctx, { conversationId, by: 'rep', closingRepId: id.rep.id })) {
+          return conversationJson((await store.getConversationWithLatest(conversationId))!);
+        }
+      }
       const c = await readableConversation(s, id, req.params.id);
       let by: 'rep' | 'customer' | 'admin';
       if (id.user.role === 'admin') by = 'admin';
