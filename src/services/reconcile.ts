@@ -47,29 +47,47 @@ export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<strin
   return drift;
 }
 
+/** The reconciler's time is at most 1/PASS_SHARE of the wall time. */
+const PASS_SHARE = 50;
+
 const intersect = (a: Set<string>, b: Set<string>) => new Set([...a].filter((d) => b.has(d)));
 
 export class RoutingReconciler {
   private previous = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private stopped = true;
+  /** How long the last pass took (ms), which sets the wait before the next. */
+  lastPassMs = 0;
 
   constructor(
     private readonly ctx: ServiceContext,
     /** Only one instance at a time needs to look; the others skip the pass. */
     private readonly tryLock: () => Promise<boolean>,
     private readonly onRebuild: (drift: string[]) => void = () => undefined,
+    /** Measures a pass (ms); a test's clock can stand in. */
+    private readonly clock: () => number = () => performance.now(),
   ) {}
 
+  /**
+   * A pass reads the whole routing state (O(queued + assigned)): at 100,000 queued it is no longer cheap, so
+   * the next pass waits at least PASS_SHARE times as long as the last took, which keeps the reconciler under
+   * 1/PASS_SHARE of the time whatever the queue's size (a repair then takes two such intervals).
+   */
   start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = true;
-      this.pass()
-        .catch((err) => this.ctx.reportError(err, 'a reconciliation pass failed'))
-        .finally(() => (this.running = false));
-    }, intervalMs);
-    this.timer.unref();
+    const schedule = (delay: number) => {
+      this.timer = setTimeout(() => {
+        const t0 = this.clock();
+        this.pass()
+          .catch((err) => this.ctx.reportError(err, 'a reconciliation pass failed'))
+          .finally(() => {
+            this.lastPassMs = this.clock() - t0;
+            if (!this.stopped) schedule(Math.max(intervalMs, PASS_SHARE * this.lastPassMs));
+          });
+      }, delay);
+      this.timer.unref();
+    };
+    this.stopped = false;
+    schedule(intervalMs);
   }
 
   /**
@@ -102,6 +120,7 @@ export class RoutingReconciler {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
   }
 }
