@@ -26,6 +26,7 @@ import { MemoryRouter } from '../src/routing/memory-router.ts';
 import { RedisRouter } from '../src/routing/redis/redis-router.ts';
 import { routingScripts } from '../src/routing/redis/scripts.ts';
 import { MemoryBus } from '../src/bus/memory-bus.ts';
+import { RoutingReconciler } from '../src/services/reconcile.ts';
 import { ServiceContext } from '../src/services/context.ts';
 import { enqueueConversation } from '../src/services/enqueue.ts';
 import { registerRep, updateRepSettings } from '../src/services/reps.ts';
@@ -138,7 +139,7 @@ async function prepare(spec: ModeSpec, size: number) {
   log(NAME, `${spec.name}, ${size.toLocaleString('en-US')} queued: seeded and loaded in ${seedS.toFixed(1)} s`);
   const ms = Object.fromEntries(OP_NAMES.map((o) => [o, [] as number[]])) as Record<Op, number[]>;
   const redisSums = Object.fromEntries(OP_NAMES.map((o) => [o, { usec: 0, cpuUsec: 0, calls: 0, ops: 0 }])) as Record<Op, { usec: number; cpuUsec: number; calls: number; ops: number }>;
-  return { spec, size, env, ctx, rep, convs, sweeper, fresh, sample, seedS, ms, redisSums, capacity: 0, held: [] as string[], expired: 0 };
+  return { spec, size, env, ctx, rep, convs, sweeper, fresh, sample, seedS, ms, redisSums, capacity: 0, held: [] as string[], expired: 0, reconcileMs: [] as number[] };
 }
 
 type Prepared = Awaited<ReturnType<typeof prepare>>;
@@ -211,6 +212,14 @@ async function measureMode(spec: ModeSpec): Promise<Prepared[]> {
       if (op === 'sweep (idle)') for (const p of both) await p.sweeper.sweep();
       const perRound = op === 'position' ? POSITIONS / 20 / ROUNDS : op.startsWith('sweep') ? SWEEPS / ROUNDS : OPS / ROUNDS;
       for (let r = 0; r < ROUNDS; r++) for (const p of r % 2 === 0 ? both : [...both].reverse()) await runOps(p, op, perRound);
+    }
+    // The reconciler reads the whole routing state: not one of the flat operations, reported for its pace
+    // (the wait before the next pass is 50 times the last pass, at least 2 s).
+    for (let r = 0; r < 3; r++) {
+      for (const p of both) {
+        const reconciler = new RoutingReconciler(p.ctx, async () => true);
+        await timed(p.reconcileMs, () => reconciler.pass());
+      }
     }
     for (const p of both) {
       if ((await p.env.store.assignedTo(p.rep.id)).length !== OPS) throw new Error('close-and-next did not hand every slot on');
@@ -309,6 +318,11 @@ export async function run(): Promise<BenchResult> {
         }
         log(NAME, `${spec.name} ${op}: 1k ${s.median.toFixed(3)} ms, 100k ${l.median.toFixed(3)} ms (x${(l.median / s.median).toFixed(2)})`);
       }
+      const rs = summarize(small.reconcileMs);
+      const rl = summarize(large.reconcileMs);
+      metrics.push(metric({ name: `${spec.name}: reconciler pass at 100k queued (then 50x as long until the next)`, unit: 'ms', median: rl.median, baseline: { name: 'at 1k', median: rs.median } }));
+      perMode.reconcilePass = { at1k: round(rs.median, 2), at100k: round(rl.median, 2) };
+      log(NAME, `${spec.name} reconciler pass: 1k ${rs.median.toFixed(1)} ms, 100k ${rl.median.toFixed(1)} ms`);
       details[spec.name] = perMode;
     }
   } finally {
