@@ -34,7 +34,7 @@ with input as (
 ),
 locked as (
   select c.id, c.status, c.rep_id, c.last_seq from conversations c
-   where c.id in (select conversation_id from input) and c.status = any($8::text[])
+   where c.id = any($1::text[]) and c.status = any($8::text[])
    order by c.id
    for update
 ),
