@@ -177,8 +177,10 @@ export class PgMessageWriter {
       ms.map((m) => m.username ?? null),
       this.openStates,
     ];
-    // A named statement is parsed and planned once per connection.
-    const { rows } = await this.pool.query<Row>({ name: 'sb_append_messages_1', text: STATEMENT, values });
+    // Unnamed on purpose: planned at each batch with the current statistics. A named statement's cached generic
+    // plan, made while the messages table was small, kept scanning the whole table as it grew (every append
+    // cost O(table) until the next ANALYZE); planning costs a fraction of a millisecond per batch.
+    const { rows } = await this.pool.query<Row>(STATEMENT, values);
     return rows;
   }
 
