@@ -10,6 +10,7 @@ import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations/index.ts';
 import { SqlStore } from './sql-store.ts';
 import { SqliteMessageWriter } from './sqlite-message-writer.ts';
+import { PgMessageWriter } from './pg-message-writer.ts';
 
 const INT8_OID = 20;
 
@@ -82,7 +83,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<SqlStore> {
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrate(db, 'postgres');
-  return new SqlStore(db, 'postgres');
+  return new SqlStore(db, 'postgres', async () => {}, new PgMessageWriter(pool));
 }
 
 async function migrate(db: Kysely<Database>, dialect: 'sqlite' | 'postgres'): Promise<void> {

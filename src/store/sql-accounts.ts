@@ -38,7 +38,7 @@ export class SqlAccountStore {
     readonly db: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
     protected readonly onClose: () => Promise<void> = async () => {},
-    /** SQLite's group-committing writer for chat messages; PostgreSQL uses the transaction below. */
+    /** The dialect's group-committing writer for chat messages. */
     protected readonly messageWriter?: { append(m: AppendMessage): Promise<AppendResult> },
   ) {
     this.identityQuery = identityQuery(db);

@@ -3,13 +3,10 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import type { AppendMessage, AppendResult, ConversationScope } from './port.ts';
 import type { Conversation, ConversationWithLatest } from '../domain/types.ts';
-import { statesAllowing } from '../domain/conversation.ts';
-import { isUniqueViolation, toConversation, toMessage, type MessageJoinRow } from './sql-rows.ts';
+import { toConversation, toMessage, type MessageJoinRow } from './sql-rows.ts';
 import { SqlAccountStore } from './sql-accounts.ts';
 import { uuidv7 } from './uuid.ts';
 import { prepare } from './prepared.ts';
-
-const OPEN_FOR_MESSAGES: string[] = statesAllowing('message');
 
 export class SqlConversationStore extends SqlAccountStore {
   /** Read by every request, socket and transition on a conversation. */
@@ -165,54 +162,10 @@ export class SqlConversationStore extends SqlAccountStore {
       .select(['m.id', 'm.conversation_id', 'm.author_id', 'm.text', 'm.seq', 'm.client_id', 'm.timestamp', 'u.username']);
   }
 
-  protected async findByClientId(db: Kysely<Database> | Transaction<Database>, conversationId: string, clientId: string) {
-    const r = await this.messageQuery(db).where('m.conversation_id', '=', conversationId).where('m.client_id', '=', clientId).executeTakeFirst();
-    return r ? toMessage(r as MessageJoinRow) : undefined;
-  }
-
+  /** Both dialects group-commit chat messages: store/sqlite-message-writer.ts, store/pg-message-writer.ts (see store/open.ts). */
   async appendMessage(m: AppendMessage): Promise<AppendResult> {
-    if (this.messageWriter) return this.messageWriter.append(m);
-    if (this.dialect === 'postgres') return this.appendMessagePg(m);
-    throw new Error('SQLite appends go through the message writer (see store/open.ts).');
-  }
-
-  /**
-   * PostgreSQL in one round trip: the seq bump and the insert are one statement, so a failure (a racing
-   * duplicate client_id hitting the unique index) undoes the bump as well and no seq is skipped.
-   */
-  protected async appendMessagePg(m: AppendMessage): Promise<AppendResult> {
-    try {
-      const { rows } = await sql<{ id: number; seq: number }>`
-        with bumped as (
-          update conversations set last_seq = last_seq + 1
-           where id = ${m.conversationId}
-             and status = any(${OPEN_FOR_MESSAGES})
-             and (${m.repId ?? null}::bigint is null or (rep_id = ${m.repId ?? null} and status = 'assigned'))
-             and (${m.clientId}::text is null or not exists (
-                   select 1 from messages where conversation_id = ${m.conversationId} and client_id = ${m.clientId}))
-          returning last_seq
-        )
-        insert into messages (conversation_id, author_id, text, seq, client_id, timestamp)
-        select ${m.conversationId}, ${m.authorId}, ${m.text}, last_seq, ${m.clientId}, ${m.timestamp} from bumped
-        returning id, seq`.execute(this.db);
-      if (rows.length === 1) {
-        const username =
-          m.username ?? (await this.db.selectFrom('users').select('username').where('id', '=', m.authorId).executeTakeFirstOrThrow()).username;
-        return {
-          kind: 'stored',
-          message: { id: Number(rows[0].id), conversationId: m.conversationId, authorId: m.authorId, username, text: m.text, seq: Number(rows[0].seq), clientId: m.clientId, timestamp: m.timestamp },
-        };
-      }
-    } catch (err) {
-      if (!(m.clientId !== null && isUniqueViolation(err))) throw err;
-    }
-    // Nothing inserted: a duplicate client_id, or the conversation is not open.
-    if (m.clientId !== null) {
-      const existing = await this.findByClientId(this.db, m.conversationId, m.clientId);
-      if (existing) return { kind: 'duplicate', message: existing };
-    }
-    const c = await this.db.selectFrom('conversations').select('status').where('id', '=', m.conversationId).executeTakeFirst();
-    return { kind: 'refused', status: c?.status ?? null };
+    if (!this.messageWriter) throw new Error('appends go through a message writer (see store/open.ts)');
+    return this.messageWriter.append(m);
   }
 
   async listMessages(conversationId: string, page: { beforeSeq?: number; limit?: number } = {}) {

@@ -10,6 +10,7 @@ import { closeManyCases } from './store-close-many.contract.ts';
 import { usernameCases } from './store-usernames.contract.ts';
 import { retentionCases } from './store-retention.contract.ts';
 import { reportingCases } from './store-reporting.contract.ts';
+import { messageBatchCases } from './store-message-batches.contract.ts';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -72,6 +73,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
     usernameCases(() => store);
     retentionCases(() => store);
     reportingCases(factory);
+    messageBatchCases(() => store, tick);
 
     describe('accounts', () => {
       it('creates a customer with its profile and reads it back', async () => {
