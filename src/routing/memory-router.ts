@@ -2,7 +2,7 @@
 // insert and remove shifting one block), the wait order in a ranked set, reps in a map. One process only.
 import { pickRep, type RepSlot } from '../domain/policy.ts';
 import type { RoutingSnapshot } from '../domain/types.ts';
-import type { Admission, Proposal, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
+import type { Admission, Proposal, QueueDigest, QueueEntry, QueuePage, QueuePlace, QueueStats, RejectFix, Router, RouterView, TransferResult } from './port.ts';
 import { RankedSet } from './ranked-set.ts';
 import { SeqBlocks } from './seq-blocks.ts';
 
@@ -27,6 +27,8 @@ export class MemoryRouter implements Router {
   private readonly pending = new Set<string>();
   /** The last queue_seq handed out by admit. */
   private lastSeq = 0;
+  /** The sum of the confirmed (not pending) entries' queue_seqs: the digest the reconciler compares. */
+  private seqSum = 0;
   private readonly held = new Map<string, Held>();
   private readonly reps = new Map<number, RepSlot>();
   /** Highest version seen per conversation: an older operation is a no-op (DESIGN R3). */
@@ -42,6 +44,7 @@ export class MemoryRouter implements Router {
     this.waitOrder.clear();
     this.queued.clear();
     this.pending.clear();
+    this.seqSum = 0;
     this.held.clear();
     this.reps.clear();
     this.versions.clear();
@@ -79,13 +82,14 @@ export class MemoryRouter implements Router {
     // Placed by queue_seq: a requeued conversation goes back to its original place.
     this.queueList.add(entry);
     this.waitOrder.add(entry);
+    this.seqSum += entry.queueSeq;
   }
 
   private unqueue(conversationId: string): QueueEntry | undefined {
     const entry = this.queued.get(conversationId);
     if (!entry) return undefined;
     this.queued.delete(conversationId);
-    this.pending.delete(conversationId);
+    if (!this.pending.delete(conversationId)) this.seqSum -= entry.queueSeq;
     this.queueList.delete(entry);
     this.waitOrder.delete(entry);
     return entry;
@@ -152,14 +156,16 @@ export class MemoryRouter implements Router {
       entry = { ...e, queueSeq: nextSeq() };
       this.insert(entry);
       this.pending.add(e.conversationId);
+      this.seqSum -= entry.queueSeq;
     }
     return { queueSeq: entry.queueSeq, position: this.queueList.rank(entry) + 1 };
   }
 
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
     if (!this.stale(entry) && !this.held.has(entry.conversationId)) {
-      if (this.queued.has(entry.conversationId)) this.pending.delete(entry.conversationId);
-      else this.insert(entry);
+      const placed = this.queued.get(entry.conversationId);
+      if (!placed) this.insert(entry);
+      else if (this.pending.delete(entry.conversationId)) this.seqSum += placed.queueSeq;
     }
     return this.dispatch();
   }
@@ -260,10 +266,15 @@ export class MemoryRouter implements Router {
     });
   }
 
-  async inspect(): Promise<RouterView> {
+  async digest(): Promise<QueueDigest> {
+    return { length: this.queueList.size - this.pending.size, seqSum: this.seqSum, pending: this.pending.size };
+  }
+
+  async inspect(opts: { queueLimit?: number } = {}): Promise<RouterView> {
+    const queued = (opts.queueLimit === undefined ? this.queueList.values() : this.queueList.slice(0, opts.queueLimit)).map((e) => e.conversationId);
     return {
-      queued: this.queueList.values().map((e) => e.conversationId),
-      pending: [...this.pending],
+      queued,
+      pending: opts.queueLimit === undefined ? [...this.pending] : queued.filter((id) => this.pending.has(id)),
       held: new Map([...this.held].map(([id, h]) => [id, h.repId])),
       reps: new Map([...this.reps].map(([id, r]) => [id, { status: r.status, maxCapacity: r.maxCapacity, load: r.load }])),
       versionsKept: this.versions.size,

@@ -53,6 +53,16 @@ export interface RejectFix {
   rep?: RepSlot;
 }
 
+/** The committed (confirmed) part of the queue in two numbers, which the store can give cheaply too. */
+export interface QueueDigest {
+  /** Queued entries, not counting pending admissions. */
+  length: number;
+  /** The sum of their queue_seqs. */
+  seqSum: number;
+  /** Pending admissions (admitted, not confirmed). */
+  pending: number;
+}
+
 /** The router's whole state at one instant, for the reconciler that compares it with the store. */
 export interface RouterView {
   queued: string[];
@@ -116,6 +126,12 @@ export interface Router {
   position(conversationId: string): Promise<number>;
   /** position() for many conversations in one call (one round trip on Redis), in the order given. */
   positions(conversationIds: string[]): Promise<QueuePlace[]>;
-  inspect(): Promise<RouterView>;
+  /** With `queueLimit`, `queued` (and `pending`) hold only that many from the head: the reconciler's light pass. */
+  inspect(opts?: { queueLimit?: number }): Promise<RouterView>;
+  /**
+   * The queue's digest, kept as entries come and go (O(1)). An adapter that has it lets the reconciler compare
+   * the queue with the store in O(1) instead of reading both whole; one that does not (Redis) is compared whole.
+   */
+  digest?(): Promise<QueueDigest>;
   close(): Promise<void>;
 }

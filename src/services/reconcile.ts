@@ -5,14 +5,21 @@
 // fenced (no router operation lands between its snapshot and its load), and the store decides every
 // assignment, so a stale proposal is only refused (R1).
 import type { RoutingSnapshot } from '../domain/types.ts';
-import type { RouterView } from '../routing/port.ts';
+import type { QueueDigest, RouterView } from '../routing/port.ts';
 import type { ServiceContext } from './context.ts';
 import { dispatchEligible, rebuildRouting } from './rebuild.ts';
 import { finishRepOffline } from './reps.ts';
 
 /** Every way the router differs from the store, as stable strings so two passes can be compared. */
-export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<string> {
+export function routingDrift(snap: RoutingSnapshot, view: RouterView, opts: { queue?: boolean } = {}): Set<string> {
   const drift = new Set<string>();
+  if (opts.queue !== false) queueDrift(snap, view, drift);
+  assignmentDrift(snap, view, drift);
+  return drift;
+}
+
+/** The queue, entry by entry: O(queued). The light pass leaves it out when the digests agree. */
+function queueDrift(snap: RoutingSnapshot, view: RouterView, drift: Set<string>): void {
   const queuedInStore = new Set(snap.queue.map((c) => c.id));
   const queuedInRouter = new Set(view.queued);
   for (const id of queuedInStore) if (!queuedInRouter.has(id)) drift.add(`missing-from-queue:${id}`);
@@ -20,6 +27,10 @@ export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<strin
   // Queued in the store but still pending in the router: its enqueue committed and the confirm was lost
   // (Redis failed, the process stopped). Dispatch passes pending entries over, so it would wait forever.
   for (const id of view.pending) if (queuedInStore.has(id)) drift.add(`unconfirmed:${id}`);
+}
+
+/** Assignments, loads and reps (bounded by the reps' capacity), and a queue beside a free slot. */
+function assignmentDrift(snap: RoutingSnapshot, view: RouterView, drift: Set<string>): void {
   const heldInStore = new Map(snap.assigned.map((c) => [c.id, c.repId]));
   for (const [id, repId] of heldInStore) if (view.held.get(id) !== repId) drift.add(`unheld:${id}:${repId}`);
   for (const [id, repId] of view.held) if (heldInStore.get(id) !== repId) drift.add(`orphan:${id}:${repId}`);
@@ -44,7 +55,6 @@ export function routingDrift(snap: RoutingSnapshot, view: RouterView): Set<strin
   // An offline rep that still holds chats in the store: its offline transition did not finish.
   const holding = new Set(snap.assigned.map((c) => c.repId));
   for (const rep of snap.reps) if (rep.status === 'offline' && holding.has(rep.id)) drift.add(`offline-holding:${rep.id}`);
-  return drift;
 }
 
 /** The reconciler's time is at most 1/PASS_SHARE of the wall time. */
@@ -98,10 +108,14 @@ export class RoutingReconciler {
    */
   async pass(): Promise<boolean> {
     if (!(await this.tryLock())) return false;
-    const before = await this.ctx.router.inspect();
-    const snap = await this.ctx.store.routingSnapshot();
-    const after = await this.ctx.router.inspect();
-    const drift = intersect(routingDrift(snap, before), routingDrift(snap, after));
+    // With the queue's digest in agreement, only its head is read (for a queue beside a free slot).
+    const light = await this.queueAgrees();
+    const inspect = () => this.ctx.router.inspect(light ? { queueLimit: 1 } : undefined);
+    const before = await inspect();
+    const snap = await this.ctx.store.routingSnapshot(light ? { queue: false } : undefined);
+    const after = await inspect();
+    const opts = { queue: !light };
+    const drift = intersect(routingDrift(snap, before, opts), routingDrift(snap, after, opts));
     const lasting = [...drift].filter((d) => this.previous.has(d));
     this.previous = drift;
     if (lasting.length === 0) return false;
@@ -117,6 +131,26 @@ export class RoutingReconciler {
     this.onRebuild(lasting);
     await this.ctx.publish({ kind: 'queue_changed' });
     return true;
+  }
+
+  /**
+   * Whether the router's queue and the store's agree, by digest (count and queue_seq sum of the committed
+   * entries): the store's read matching the router's before or after it, as for drift. A few tries, since
+   * churn can move both between reads; false (a whole comparison) when the router keeps no digest, or
+   * admissions stay pending across both reads.
+   */
+  private async queueAgrees(): Promise<boolean> {
+    const router = this.ctx.router;
+    if (!router.digest) return false;
+    const same = (a: QueueDigest, b: { length: number; seqSum: number }) => a.length === b.length && a.seqSum === b.seqSum;
+    for (let i = 0; i < 3; i++) {
+      const before = await router.digest();
+      const stored = await this.ctx.store.queueDigest();
+      const after = await router.digest();
+      if (before.pending > 0 && after.pending > 0) continue;
+      if (same(before, stored) || same(after, stored)) return true;
+    }
+    return false;
   }
 
   stop(): void {

@@ -265,7 +265,10 @@ export interface Store {
   takeRepOffline(repId: number, by: 'manual' | 'presence', now: number, presenceGen?: number): Promise<{ rep: RepProfile; requeued: Conversation[] } | undefined>;
   rate(conversationId: string, score: number, comment: string | null): Promise<boolean>;
 
-  routingSnapshot(): Promise<RoutingSnapshot>;
+  /** With `queue: false`, everything but the queue (left empty): the reconciler's light pass. */
+  routingSnapshot(opts?: { queue?: boolean }): Promise<RoutingSnapshot>;
+  /** The queued conversations' count and queue_seq sum, from the (status, queue_seq) index. */
+  queueDigest(): Promise<{ length: number; seqSum: number }>;
   /** Seconds that recent closed conversations were assigned, for wait estimates. */
   recentHandleTimesS(limit: number): Promise<number[]>;
   /** The holding rep opened the chat (its chat socket joined); only the first time counts. */

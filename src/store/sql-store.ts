@@ -334,10 +334,20 @@ export class SqlStore extends SqlConversationStore implements Store {
     return row !== undefined;
   }
 
-  async routingSnapshot(): Promise<RoutingSnapshot> {
+  async queueDigest(): Promise<{ length: number; seqSum: number }> {
+    const row = await this.db
+      .selectFrom('conversations')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number | string | null>('queue_seq').as('s')])
+      .where('status', '=', 'queued')
+      .executeTakeFirstOrThrow();
+    return { length: Number(row.n), seqSum: Number(row.s ?? 0) };
+  }
+
+  async routingSnapshot(opts: { queue?: boolean } = {}): Promise<RoutingSnapshot> {
     const read = async (db: Kysely<Database> | Transaction<Database>) => {
       const reps = (await db.selectFrom('rep_profiles').selectAll().orderBy('id').execute()).map(toRep);
-      const queue = (await db.selectFrom('conversations').selectAll().where('status', '=', 'queued').orderBy('queue_seq').execute()).map(toConversation);
+      const queue =
+        opts.queue === false ? [] : (await db.selectFrom('conversations').selectAll().where('status', '=', 'queued').orderBy('queue_seq').execute()).map(toConversation);
       const assigned = (await db.selectFrom('conversations').selectAll().where('status', '=', 'assigned').execute()).map(toConversation);
       const floor = await db.selectFrom('counters').select('value').where('name', '=', 'queue_seq').executeTakeFirst();
       return { reps, queue, assigned, queueSeqFloor: Number(floor?.value ?? 0) };
