@@ -67,7 +67,7 @@ export class MemoryRouter implements Router {
     }
     // As in the Redis adapter: admissions not yet committed are above the store's floor, so later ones
     // start a margin above it (no two conversations share a queue_seq).
-    this.lastSeq = last + SEQ_MARGIN;
+    this.lastSeq = Math.max(this.lastSeq, last + SEQ_MARGIN);
   }
 
   /** In-process operations are serialized by the services' routing lock, which the caller holds. */
@@ -159,6 +159,19 @@ export class MemoryRouter implements Router {
       this.seqSum -= entry.queueSeq;
     }
     return { queueSeq: entry.queueSeq, position: this.queueList.rank(entry) + 1 };
+  }
+
+  async confirm(conversationId: string): Promise<{ present: boolean; proposals: Proposal[] }> {
+    const placed = this.queued.get(conversationId);
+    if (placed && this.pending.delete(conversationId)) this.seqSum += placed.queueSeq;
+    return { present: placed !== undefined, proposals: this.dispatch() };
+  }
+
+  async unadmit(conversationId: string, queueSeq?: number): Promise<boolean> {
+    const placed = this.queued.get(conversationId);
+    if (!placed || !this.pending.has(conversationId) || (queueSeq !== undefined && placed.queueSeq !== queueSeq)) return false;
+    this.unqueue(conversationId);
+    return true;
   }
 
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {

@@ -95,6 +95,17 @@ export interface Router {
    * place (position 0); the reconciler then loads what the store committed.
    */
   admit(entry: Omit<QueueEntry, 'queueSeq'>): Promise<Admission>;
+  /**
+   * The admitted conversation's enqueue committed: its pending entry may be proposed; then dispatches. An
+   * entry that is gone (closed or abandoned meanwhile, or erased by a rebuild) is not put back: `present`
+   * false, and the caller asks the store before enqueueing it again.
+   */
+  confirm(conversationId: string): Promise<{ present: boolean; proposals: Proposal[] }>;
+  /**
+   * Takes back an admission whose enqueue did not commit, only while it is still pending (at `queueSeq`,
+   * when given): an entry that another enqueue of the same conversation committed and confirmed stays.
+   */
+  unadmit(conversationId: string, queueSeq?: number): Promise<boolean>;
   /** Adds the conversation to the queue (idempotent by id and version), confirms an admitted one, and dispatches. */
   enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]>;
   /** The conversation no longer holds the rep's slot (closed); frees it, forgets its version, and dispatches. */

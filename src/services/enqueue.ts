@@ -109,7 +109,8 @@ async function enqueueItems(ctx: ServiceContext, items: Pending[]): Promise<void
   const admitted = await Promise.allSettled(admitting);
   const failed = admitted.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
-    for (const [k, item] of items.entries()) if (places[k]) await unadmit(ctx, item.conversationId);
+    // An admission whose answer was lost may still have happened: each one sent is taken back if pending.
+    for (const [k, item] of items.entries()) if (enqueueable(before[k])) await unadmit(ctx, item.conversationId, places[k]?.queueSeq);
     for (const i of items) i.reject(failed.reason);
     return;
   }
@@ -135,14 +136,16 @@ async function enqueueItems(ctx: ServiceContext, items: Pending[]): Promise<void
         results[b.k] = current?.status === 'queued' ? current : (err as Error);
       }
     }
-    for (const b of batch) if (!(results[b.k] && !(results[b.k] instanceof Error))) await unadmit(ctx, b.item.conversationId);
+    // A second tab of a conversation committed in this batch shares its place: that place stays.
+    const committed = new Set(batch.filter((b) => results[b.k] && !(results[b.k] instanceof Error)).map((b) => b.item.conversationId));
+    for (const b of batch) if (!committed.has(b.item.conversationId)) await unadmit(ctx, b.item.conversationId, b.place.queueSeq);
   }
 
   // Confirmed in queue_seq order (the batch's order), each dispatching.
   const queued = results.filter((r): r is Conversation => r !== undefined && !(r instanceof Error));
   // Every confirm that answered has reserved slots for its proposals: none may be dropped because another failed.
   const proposals: Proposal[] = [];
-  for (const confirmed of await Promise.allSettled(queued.map((c) => ctx.router.enqueueAndDispatch(entryOf(c))))) {
+  for (const confirmed of await Promise.allSettled(queued.map((c) => confirmOne(ctx, c)))) {
     if (confirmed.status === 'fulfilled') proposals.push(...confirmed.value);
     // Queued in the store: the reconciler confirms what is still pending (`unconfirmed`).
     else ctx.reportError(confirmed.reason, 'confirming an admitted conversation failed; the reconciler will');
@@ -192,15 +195,26 @@ async function tellQueued(ctx: ServiceContext, conversationId: string, queued: C
 }
 
 /**
- * An admission whose enqueue did not commit leaves the router, unless the store has the conversation in
- * routing after all (another tab's enqueue of it won). What this cannot do (the store or Redis is down), the
- * reconciler finds: a router entry the store does not have as queued.
+ * Confirms a committed enqueue in the router. An entry that is gone was taken out by a close or an abandon
+ * that came after the commit (then it must stay out), or erased by a rebuild (then it must go back): only the
+ * store can say which, so it is put back only while the store still has it queued at this version.
  */
-async function unadmit(ctx: ServiceContext, conversationId: string): Promise<void> {
+async function confirmOne(ctx: ServiceContext, queued: Conversation): Promise<Proposal[]> {
+  const { present, proposals } = await ctx.router.confirm(queued.id);
+  if (present) return proposals;
+  const current = await ctx.store.getConversation(queued.id);
+  if (current?.status !== 'queued' || current.version !== queued.version) return proposals;
+  return [...proposals, ...(await ctx.router.enqueueAndDispatch(entryOf(current)))];
+}
+
+/**
+ * An admission whose enqueue did not commit leaves the router, in one atomic step and only while it is still
+ * pending (at its queue_seq): an entry that another instance's enqueue of the same conversation committed and
+ * confirmed meanwhile stays. What this cannot do (Redis is down), the reconciler finds (`not-queued`).
+ */
+async function unadmit(ctx: ServiceContext, conversationId: string, queueSeq?: number): Promise<void> {
   try {
-    const current = await ctx.store.getConversation(conversationId).catch(() => undefined);
-    if (current?.status === 'queued' || current?.status === 'assigned') return;
-    await ctx.router.remove(conversationId);
+    await ctx.router.unadmit(conversationId, queueSeq);
   } catch (err) {
     ctx.reportError(err, 'taking back an admission whose enqueue failed failed; the reconciler will');
   }

@@ -57,8 +57,10 @@ function assignmentDrift(snap: RoutingSnapshot, view: RouterView, drift: Set<str
   for (const rep of snap.reps) if (rep.status === 'offline' && holding.has(rep.id)) drift.add(`offline-holding:${rep.id}`);
 }
 
-/** The reconciler's time is at most 1/PASS_SHARE of the wall time. */
+/** The reconciler's time is at most 1/PASS_SHARE of the wall time... */
 const PASS_SHARE = 50;
+/** ...but it never waits longer than this between passes: it is what repairs a dead instance's leftovers. */
+const MAX_WAIT_MS = 30_000;
 
 const intersect = (a: Set<string>, b: Set<string>) => new Set([...a].filter((d) => b.has(d)));
 
@@ -81,17 +83,24 @@ export class RoutingReconciler {
   /**
    * A pass reads the whole routing state (O(queued + assigned)): at 100,000 queued it is no longer cheap, so
    * the next pass waits at least PASS_SHARE times as long as the last took, which keeps the reconciler under
-   * 1/PASS_SHARE of the time whatever the queue's size (a repair then takes two such intervals).
+   * 1/PASS_SHARE of the time whatever the queue's size (a repair then takes two such intervals), and at most
+   * MAX_WAIT_MS. A pass that failed is followed after the base interval.
    */
   start(intervalMs: number): void {
     const schedule = (delay: number) => {
       this.timer = setTimeout(() => {
         const t0 = this.clock();
+        let failed = false;
         this.pass()
-          .catch((err) => this.ctx.reportError(err, 'a reconciliation pass failed'))
+          .catch((err) => {
+            failed = true;
+            this.ctx.reportError(err, 'a reconciliation pass failed');
+          })
           .finally(() => {
             this.lastPassMs = this.clock() - t0;
-            if (!this.stopped) schedule(Math.max(intervalMs, PASS_SHARE * this.lastPassMs));
+            // A failed pass (a store or Redis outage) says nothing about a pass's cost: try again soon.
+            const wait = failed ? intervalMs : Math.min(MAX_WAIT_MS, Math.max(intervalMs, PASS_SHARE * this.lastPassMs));
+            if (!this.stopped) schedule(wait);
           });
       }, delay);
       this.timer.unref();

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/store/port.ts';
-import type { Router, QueueEntry } from '../../src/routing/port.ts';
+import type { Router } from '../../src/routing/port.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { ServiceContext } from '../../src/services/context.ts';
 import { enqueueConversation } from '../../src/services/enqueue.ts';
@@ -47,10 +47,16 @@ for (const mode of modes) {
         batches.push([...ids]);
         return real(ids, now, places);
       });
-      const routed: QueueEntry[] = [];
-      w.router.on('enqueueAndDispatch', (real, entry) => {
-        routed.push(entry);
-        return real(entry);
+      const admitted: Array<{ id: string; queueSeq: number }> = [];
+      w.router.on('admit', async (real, entry) => {
+        const place = await real(entry);
+        admitted.push({ id: entry.conversationId, queueSeq: place.queueSeq });
+        return place;
+      });
+      const confirmed: string[] = [];
+      w.router.on('confirm', (real, id) => {
+        confirmed.push(id);
+        return real(id);
       });
       const positions = new Map<string, number>();
       // A second tab of the first conversation in the same batch: it is queued once.
@@ -58,13 +64,15 @@ for (const mode of modes) {
       const outcomes = await Promise.all(ids.map((id) => enqueueConversation(w.ctx, id, { onQueued: (p) => positions.set(id, p) })));
       assert.ok(batches.some((b) => b.length > 1), `no enqueue shared a transaction: ${JSON.stringify(batches.map((b) => b.length))}`);
       assert.deepEqual(
-        routed.map((e) => e.conversationId),
-        convs.map((c) => c.id),
-        'the router got the entries in arrival order, once each',
+        admitted.map((e) => e.id),
+        ids,
+        'the router admitted the entries in arrival order (the second tab at the same place)',
       );
-      const seqs = routed.map((e) => e.queueSeq);
+      assert.deepEqual(confirmed, convs.map((c) => c.id), 'confirmed in arrival order, once each');
+      const seqs = admitted.slice(0, 6).map((e) => e.queueSeq);
       assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'queue_seq follows arrival order');
       assert.equal(new Set(seqs).size, seqs.length);
+      assert.equal(admitted[6].queueSeq, admitted[0].queueSeq, 'the second tab got another place');
       // The rep has 2 slots: the first two are assigned, the other four wait at places 1..4.
       assert.deepEqual(
         outcomes.slice(0, 6).map((o) => o.assigned),

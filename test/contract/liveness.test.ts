@@ -11,6 +11,7 @@ import type { Bus } from '../../src/bus/port.ts';
 import { ServiceContext } from '../../src/services/context.ts';
 import { enqueueConversation } from '../../src/services/enqueue.ts';
 import { registerRep, requeueRep } from '../../src/services/reps.ts';
+import { closeConversation } from '../../src/services/close.ts';
 import { assignProposals } from '../../src/services/assign.ts';
 import { rebuildRouting } from '../../src/services/rebuild.ts';
 import { RoutingReconciler, routingDrift } from '../../src/services/reconcile.ts';
@@ -171,12 +172,12 @@ for (const mode of modes) {
       await w.rep(0);
       const b = await w.conversation();
       // The second step's `a` is a new conversation; b is enqueued once, during the first.
-      for (const step of ['admit', 'enqueueAndDispatch'] as const) {
+      for (const step of ['admit', 'confirm'] as const) {
         const a = await w.conversation();
         const gate = new Gate();
-        const stall = async (real: (entry: unknown) => Promise<unknown>, entry: { conversationId: string }) => {
-          const out = await real(entry);
-          if (entry.conversationId === a.id) await gate.pass();
+        const stall = async (real: (arg: unknown) => Promise<unknown>, arg: string | { conversationId: string }) => {
+          const out = await real(arg);
+          if ((typeof arg === 'string' ? arg : arg.conversationId) === a.id) await gate.pass();
           return out;
         };
         w.router.on(step, stall as never);
@@ -259,6 +260,50 @@ for (const mode of modes) {
       assert.deepEqual(await w.drift(), []);
     });
 
+    it('a close between an enqueue\'s COMMIT and its confirm leaves no ghost entry in the router', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      const ctx2 = new ServiceContext(w.real, w.router.proxy, new MemoryBus());
+      const a = await w.conversation();
+      const gate = new Gate();
+      w.router.on('confirm', async (real, id) => {
+        await gate.pass();
+        return real(id);
+      });
+      const first = enqueueConversation(w.ctx, a.id);
+      await gate.reached;
+      // Committed as queued, not yet confirmed: another instance closes it.
+      await closeConversation(ctx2, { conversationId: a.id, by: 'system' });
+      gate.open();
+      await first;
+      assert.equal((await w.real.getConversation(a.id))?.status, 'closed');
+      assert.deepEqual((await w.router.proxy.inspect()).queued, [], 'the closed conversation is back in the queue');
+      assert.deepEqual(await w.drift(), []);
+    });
+
+    it('a failed enqueue does not take out the entry another instance\'s enqueue of the same conversation committed', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      const ctx2 = new ServiceContext(w.real, w.router.proxy, new MemoryBus());
+      const a = await w.conversation();
+      w.store.on('enqueueMany', async () => {
+        throw new Error('injected: COMMIT failed');
+      });
+      // The failed one takes its admission back only after the other tab, on another instance, enqueued it.
+      w.router.on('unadmit', async (real, id, seq) => {
+        w.router.off('unadmit');
+        const other = await enqueueConversation(ctx2, a.id);
+        assert.equal(other.conversation.status, 'queued');
+        return real(id, seq);
+      });
+      await assert.rejects(enqueueConversation(w.ctx, a.id));
+      assert.equal((await w.real.getConversation(a.id))?.status, 'queued');
+      assert.equal(await w.router.proxy.position(a.id), 1, 'the committed entry was taken out');
+      const rep = await registerRepWith(ctx2, w.real, 1);
+      assert.equal((await w.real.getConversation(a.id))?.repId, rep.id);
+      assert.deepEqual(await w.drift(), []);
+    });
+
     it('the reconciler removes an admission whose instance died before its COMMIT, and confirms one whose confirm was lost', async () => {
       const w = await world(mode);
       await w.rep(0);
@@ -267,12 +312,12 @@ for (const mode of modes) {
       // An instance admitted `dead` and stopped.
       await w.router.proxy.admit({ conversationId: dead.id, customerId: dead.customerId, queuedAt: Date.now(), version: dead.version + 1 });
       // Another committed `lost` and stopped before its confirm.
-      w.router.on('enqueueAndDispatch', async () => {
+      w.router.on('confirm', async () => {
         throw new Error('injected: Redis went away');
       });
       const out = await enqueueConversation(w.ctx, lost.id);
       assert.equal(out.conversation.status, 'queued');
-      w.router.off('enqueueAndDispatch');
+      w.router.off('confirm');
       assert.deepEqual(new Set((await w.router.proxy.inspect()).pending), new Set([dead.id, lost.id]));
       assert.deepEqual(new Set(await w.drift()), new Set([`not-queued:${dead.id}`, `unconfirmed:${lost.id}`]));
       const reconciler = new RoutingReconciler(w.ctx, async () => true);

@@ -80,13 +80,44 @@ export function routerAdmitContract(name: string, factory: RouterFactory, opts: 
     });
 
     it('starts above the store floor after a rebuild, and above the tail whatever the floor says', async () => {
-      await router.rebuild({ ...snapshotOf([], [entry(3)], []), queueSeqFloor: 40 });
+      await router.rebuild({ ...snapshotOf([], [entry(3)], []), queueSeqFloor: 50_000 });
       const a = await router.admit(bare(5));
-      assert.ok(a.queueSeq > 40, `queue_seq ${a.queueSeq} is not above the floor`);
+      assert.ok(a.queueSeq > 50_000, `queue_seq ${a.queueSeq} is not above the floor`);
       await router.rebuild({ ...snapshotOf([], [entry(7, { queueSeq: 90_000 })], []), queueSeqFloor: 10 });
       const b = await router.admit(bare(8));
       assert.ok(b.queueSeq > 90_000, `queue_seq ${b.queueSeq} jumps the queue`);
       assert.equal(b.position, 2);
+    });
+
+    it('never hands out a queue_seq again after a rebuild from a lower floor (admissions it erased may still commit)', async () => {
+      await router.rebuild({ ...snapshotOf([], [], []), queueSeqFloor: 5000 });
+      const a = await router.admit(bare(1));
+      // The rebuild erases a's pending entry; the store's floor is lower than what was handed out.
+      await router.rebuild({ ...snapshotOf([], [], []), queueSeqFloor: 0 });
+      const b = await router.admit(bare(2));
+      assert.ok(b.queueSeq > a.queueSeq, `queue_seq ${b.queueSeq} handed out again (or below ${a.queueSeq})`);
+    });
+
+    it('confirms only an entry still there: one taken out since (a close) is not put back', async () => {
+      await router.admit(bare(1));
+      await router.remove('c1', true);
+      const out = await router.confirm('c1');
+      assert.equal(out.present, false);
+      assert.deepEqual(await router.queue(), []);
+      await router.admit(bare(2));
+      assert.equal((await router.confirm('c2')).present, true);
+      assert.deepEqual((await router.inspect()).pending, []);
+    });
+
+    it('takes back only a pending admission, at its queue_seq', async () => {
+      const a = await router.admit(bare(1));
+      assert.equal(await router.unadmit('c1', a.queueSeq + 1), false, 'took back an admission at another queue_seq');
+      await router.confirm('c1');
+      assert.equal(await router.unadmit('c1', a.queueSeq), false, 'took back a confirmed entry');
+      assert.equal(await router.position('c1'), 1);
+      await router.admit(bare(2));
+      assert.equal(await router.unadmit('c2'), true);
+      assert.equal(await router.position('c2'), 0);
     });
   });
 }

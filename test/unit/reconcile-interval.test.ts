@@ -32,6 +32,12 @@ it('waits 50 times as long as the last pass took before the next, and the base i
   // A quick pass: back to the base interval.
   assert.equal(await at(1999), 2);
   assert.equal(await at(1), 3);
+  // A very slow pass (10 s: 500 s by the share) waits 30 s at most.
+  passMs = 10_000;
+  assert.equal(await at(2000), 4);
+  passMs = 1;
+  assert.equal(await at(29_999), 4);
+  assert.equal(await at(1), 5, 'the wait was not capped at 30 s');
   r.stop();
-  assert.equal(await at(60_000), 3, 'a pass ran after stop()');
+  assert.equal(await at(60_000), 5, 'a pass ran after stop()');
 });

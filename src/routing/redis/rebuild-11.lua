@@ -69,7 +69,9 @@ for i = 6 + repCount + heldCount, #ARGV do
 end
 -- Admissions made before the rebuild and not yet committed hold seqs above the store's floor, which no
 -- snapshot shows: later ones start a margin above it, so that no two conversations share a queue_seq.
-redis.call('SET', K.seq, num(lastSeq + SEQ_MARGIN))
+-- Never lower than what was handed out before (the key survives a rebuild; only a flush loses it).
+local handedOut = tonumber(redis.call('GET', K.seq) or '0')
+redis.call('SET', K.seq, num(math.max(handedOut, lastSeq + SEQ_MARGIN)))
 
 redis.call('SET', K.epoch, ARGV[2])
 return 1

@@ -48,6 +48,8 @@ const DISPATCH: KeyName[] = ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'r
 const SCRIPT_KEYS: Record<string, KeyName[]> = {
   admit: ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'seq'],
   enqueueAndDispatch: STATE,
+  confirm: STATE,
+  unadmit: ['epoch', 'queue', 'queuedAt', 'entries'],
   releaseAndDispatch: STATE,
   remove: ['epoch', 'queue', 'queuedAt', 'entries', 'held', 'versions', 'reps', 'eligible', 'repHeld'],
   transfer: DISPATCH,
@@ -220,6 +222,15 @@ export class RedisRouter implements Router {
   async admit(entry: Omit<QueueEntry, 'queueSeq'>): Promise<Admission> {
     const [queueSeq, position] = (await this.run('admit', [entry.conversationId, num(entry.customerId), num(entry.queuedAt), num(entry.version)])) as [number, number];
     return { queueSeq: Number(queueSeq), position: Number(position) };
+  }
+
+  async confirm(conversationId: string): Promise<{ present: boolean; proposals: Proposal[] }> {
+    const [present, proposals] = (await this.run('confirm', [conversationId])) as [number, unknown];
+    return { present: present === 1, proposals: parseProposals(proposals) };
+  }
+
+  async unadmit(conversationId: string, queueSeq?: number): Promise<boolean> {
+    return (await this.run('unadmit', [conversationId, queueSeq === undefined ? '' : num(queueSeq)])) === 1;
   }
 
   async enqueueAndDispatch(entry: QueueEntry): Promise<Proposal[]> {
