@@ -47,9 +47,14 @@ describe('deploy/nginx.conf in front of 2 instances', async () => {
     await db?.drop();
   });
 
-  /** Which instance set up this user's socket (its 'socket ready' log line names the user). */
-  const homeOf = (userId: number, conv: string) =>
-    instances.findIndex((i) => i.output.join('').split('\n').some((l) => l.includes('"socket ready"') && l.includes(`"userId":${userId}`) && l.includes(conv)));
+  /** How many sockets of this user on this conversation each instance has set up (its 'socket ready' log lines). */
+  const readyCounts = (userId: number, conv: string) =>
+    instances.map((i) => i.output.join('').split('\n').filter((l) => l.includes('"socket ready"') && l.includes(`"userId":${userId}`) && l.includes(conv)).length);
+  /** Which instance set up this user's latest socket: the one whose count grew since `before`. */
+  const homeOf = (userId: number, conv: string, before: number[] = instances.map(() => 0)) => {
+    const now = readyCounts(userId, conv);
+    return now.findIndex((n, k) => n > before[k]);
+  };
 
   let rep: Account;
   let chat: { cust: Account; conv: string; c: TestSocket; r: TestSocket; custHome: number };
@@ -64,12 +69,14 @@ describe('deploy/nginx.conf in front of 2 instances', async () => {
     let r: TestSocket | undefined;
     let custHome = -1;
     for (let attempt = 0; attempt < 6; attempt++) {
+      // A socket closed on one replica leaves its log line there: only the count that grows names this one.
+      const before = readyCounts(rep.userId, conv);
       const s = connect(nginx.wsUrl, chatPath(conv), { token: rep.access });
       await s.opened;
       s.send({ type: 'ping' });
       await s.waitType('pong');
       custHome = homeOf(cust.userId, conv);
-      const repHome = homeOf(rep.userId, conv);
+      const repHome = homeOf(rep.userId, conv, before);
       if (custHome >= 0 && repHome >= 0 && custHome !== repHome) {
         r = s;
         break;
