@@ -16,6 +16,9 @@ import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { ServiceContext } from '../../src/services/context.ts';
 import { enqueueConversation } from '../../src/services/enqueue.ts';
 import { RoutingReconciler, routingDrift } from '../../src/services/reconcile.ts';
+import { registerRep, updateRepSettings } from '../../src/services/reps.ts';
+import { closeConversation } from '../../src/services/close.ts';
+import { transferConversation } from '../../src/services/transfer.ts';
 import { faulty } from '../helpers/faults.ts';
 import { fakeUser } from '../helpers/routing-modes.ts';
 
@@ -51,7 +54,7 @@ async function world() {
 }
 
 describe('reconciler light pass (memory router)', () => {
-  it('keeps a digest of the confirmed queue through admissions, confirms, removals and rebuilds', async () => {
+  it('keeps a digest of the confirmed queue through admissions, removals and rebuilds', async () => {
     const w = await world();
     const ids = await w.queue(5);
     const sum = async () => (await w.real.queueDigest()).seqSum;
@@ -65,6 +68,37 @@ describe('reconciler light pass (memory router)', () => {
     assert.deepEqual(await w.memory.digest(), { length: 4, seqSum: await sum(), pending: 0 });
     await w.memory.rebuild(await w.real.routingSnapshot());
     assert.deepEqual(await w.memory.digest(), { length: 4, seqSum: await sum(), pending: 0 });
+  });
+
+  it('keeps the digest right through every routing path: dispatch, close and next, requeue, transfer to the queue, a refused proposal', async () => {
+    const w = await world();
+    const check = async (step: string) => {
+      // What the digest must be, from the router's own queue (pending entries apart) and from the store.
+      const view = await w.memory.inspect();
+      const queue = (await w.memory.queue()).filter((e) => !view.pending.includes(e.conversationId));
+      const expected = { length: queue.length, seqSum: queue.reduce((a, e) => a + e.queueSeq, 0), pending: view.pending.length };
+      assert.deepEqual(await w.memory.digest(), expected, `after ${step}`);
+      const stored = await w.real.queueDigest();
+      assert.deepEqual({ length: expected.length, seqSum: expected.seqSum }, stored, `router and store after ${step}`);
+    };
+    const ids = await w.queue(8);
+    await check('enqueues');
+    const r1 = (await w.real.createRep(fakeUser('r'), 2)).profile;
+    await registerRep(w.ctx, r1);
+    await check('dispatch to a new rep');
+    const held = await w.real.assignedTo(r1.id);
+    await closeConversation(w.ctx, { conversationId: held[0].id, by: 'rep', closingRepId: r1.id });
+    await check('close and next');
+    await transferConversation(w.ctx, held[1].id, null, r1.id);
+    await check('transfer to the queue');
+    await updateRepSettings(w.ctx, r1.id, { status: 'offline' });
+    await check('rep offline (requeue)');
+    // A proposal the store refuses (its conversation closed behind the router's back) goes through reject.
+    await w.real.closeConversation(ids[7], 'system', Date.now());
+    const r2 = (await w.real.createRep(fakeUser('r'), 8)).profile;
+    await registerRep(w.ctx, r2);
+    await check('dispatch with a refused proposal');
+    assert.equal((await w.memory.digest()).length, 0, 'the queue did not drain');
   });
 
   it('reads only the head of the queue while the digests agree', async () => {
