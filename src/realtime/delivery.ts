@@ -32,6 +32,17 @@ export class Delivery {
   ) {}
 
   /** `version`: the conversation's version in this queued state; an older one than the socket's last is dropped. */
+  /**
+   * Queued in the store, but with no place in the router yet (router drift the reconciler is repairing):
+   * waiting, told nothing yet. The queue notifier sends its first `queued` frame once the router places it.
+   */
+  markUnplaced(sock: ClientSocket): void {
+    if (sock.waiting) return;
+    sock.waiting = true;
+    sock.lastPosition = 0;
+    sock.lastQueuedFrameAt = 0;
+  }
+
   markWaiting(sock: ClientSocket, position: number, estimate: number, version?: number): void {
     if (!sock.acceptRouting(version)) return;
     sock.routingFrames++;

@@ -317,9 +317,12 @@ export class Gateway {
       } else if (!sock.waiting) {
         // Already queued (a reconnect, or a second tab that lost the enqueue race): tell it its place.
         const version = conv.version;
+        const framesBefore = sock.routingFrames;
         await this.s.ctx.lock.run(async () => {
           const position = await this.s.ctx.router.position(conv!.id);
           if (position > 0 && !sock.waiting) this.delivery.markWaiting(sock, position, await this.s.queueViewer.estimateFor(position), version);
+          // Queued with no place: router drift. Unless a routing frame (an `assigned`) came meanwhile, it waits.
+          else if (position === 0 && conv!.status === 'queued' && sock.routingFrames === framesBefore) this.delivery.markUnplaced(sock);
         });
       }
     }

@@ -89,4 +89,30 @@ describe('queue notifier cost', () => {
       [0, 0, 0, 0, 1, 1, 1],
     );
   });
+
+  it('tells a socket queued without a place (as markUnplaced leaves it) its first place once the router has one', async () => {
+    const { router, notifier, sockets } = await setUp(3, [], 500);
+    const unplaced: FakeSocket = {
+      conversationId: id(9),
+      waiting: true,
+      closed: false,
+      lastPosition: 0,
+      lastQueuedFrameAt: 0,
+      frames: [],
+      send(this: FakeSocket, frame: string) {
+        this.frames.push(JSON.parse(frame) as { position: number });
+      },
+    };
+    sockets.push(unplaced);
+    await notifier.refresh();
+    assert.equal(unplaced.frames.length, 0, 'a frame for a conversation the router does not have');
+    // The reconciler's repair puts it in the router; the next pass (its queue_changed) tells it.
+    await router.enqueueAndDispatch({ conversationId: id(9), queueSeq: 9, customerId: 9, queuedAt: 9, version: 1 });
+    notifier.poke();
+    await notifier.refresh();
+    assert.deepEqual(
+      unplaced.frames.map((f) => f.position),
+      [4],
+    );
+  });
 });
