@@ -305,6 +305,7 @@ export class Gateway {
       if (conv.status === 'queued') await this.s.ctx.store.markCustomerPresent(conv.id);
       if (conv.status === 'new' || conv.status === 'abandoned') {
         const out = await enqueueConversation(this.s.ctx, conv.id, {
+          known: conv,
           onQueued: (position, estimate, version) => this.delivery.markWaiting(sock, position, estimate, version),
           estimate: (position) => this.s.queueViewer.estimateFor(position),
         });

@@ -6,6 +6,7 @@ import type { Proposal } from '../routing/port.ts';
 import type { CloseAndAssignResult } from '../store/port.ts';
 import { assignProposals } from './assign.ts';
 import type { ServiceContext } from './context.ts';
+import { LockBatch } from './lock-batch.ts';
 
 export interface CloseRequest {
   conversationId: string;
@@ -42,7 +43,7 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-const batches = new WeakMap<ServiceContext, CloseBatch>();
+const batches = new WeakMap<ServiceContext, LockBatch<Pending>>();
 const MAX_BATCH = 50;
 
 function close(ctx: ServiceContext, req: CloseRequest, explainRefusal: boolean): Promise<Closed | undefined> {
@@ -52,8 +53,9 @@ function close(ctx: ServiceContext, req: CloseRequest, explainRefusal: boolean):
     return ctx.lock.run(async () => settle(ctx, req, explainRefusal, await ctx.store.closeAndAssign(req.conversationId, req.by, ctx.now(), heldByOf(req), nextOf(ctx))));
   }
   let batch = batches.get(ctx);
-  if (!batch) batches.set(ctx, (batch = new CloseBatch(ctx)));
-  return batch.add(req, explainRefusal);
+  if (!batch) batches.set(ctx, (batch = new LockBatch(ctx.lock, MAX_BATCH, (items) => closeMany(ctx, items))));
+  const b = batch;
+  return new Promise((resolve, reject) => b.add({ req, explainRefusal, resolve, reject }));
 }
 
 const heldByOf = (req: CloseRequest) => (req.by === 'rep' ? req.closingRepId : undefined);
@@ -65,46 +67,12 @@ const nextOf = (ctx: ServiceContext) => async (c: Conversation) => {
   return [];
 };
 
-/**
- * SQLite: closes that arrive in the same event-loop turn, or while the batch waits for the routing lock (reps
- * closing chats on a busy desk), share one transaction, in arrival order: one commit instead of one each, the
- * largest single cost of a close. Each is still closeAndAssign's conditional close and assignments, and
- * everything each announces is published after that commit, in arrival order, exactly as for a lone close.
- * A close joins a waiting batch only if no other work took the lock's queue after the batch did, so work
- * queued before a close still runs before it. At most MAX_BATCH, so that one synchronous transaction cannot
- * stall the loop long.
+/*
+ * SQLite: closes that arrive together (reps closing chats on a busy desk) share one transaction (LockBatch), in
+ * arrival order: one commit instead of one each, the largest single cost of a close. Each is still
+ * closeAndAssign's conditional close and assignments, and everything each announces is published after that
+ * commit, in arrival order, exactly as for a lone close.
  */
-class CloseBatch {
-  private pending: Pending[] | undefined;
-  private queuedAt = -1;
-
-  constructor(private readonly ctx: ServiceContext) {}
-
-  add(req: CloseRequest, explainRefusal: boolean): Promise<Closed | undefined> {
-    return new Promise((resolve, reject) => {
-      const item = { req, explainRefusal, resolve, reject };
-      if (this.pending && this.pending.length < MAX_BATCH && this.ctx.lock.queuedRuns === this.queuedAt) {
-        this.pending.push(item);
-        return;
-      }
-      const items: Pending[] = [item];
-      this.pending = items;
-      this.ctx.lock
-        .run(async () => {
-          // Requests of one event-loop turn (each an I/O callback) would never find the lock busy: the batch
-          // holds its place and waits for the turn to end.
-          await new Promise<void>((r) => setImmediate(r));
-          if (this.pending === items) this.pending = undefined;
-          await closeMany(this.ctx, items);
-        })
-        .catch((err) => {
-          for (const i of items) i.reject(err);
-        });
-      this.queuedAt = this.ctx.lock.queuedRuns;
-    });
-  }
-}
-
 /** Under the routing lock: one transaction for every close of the batch, then each one's frames, in order. */
 async function closeMany(ctx: ServiceContext, items: Pending[]): Promise<void> {
   const next = nextOf(ctx);

@@ -3,6 +3,7 @@ import { conflict, notFound } from '../domain/errors.ts';
 import type { Conversation } from '../domain/types.ts';
 import { assignProposals } from './assign.ts';
 import { entryOf, type ServiceContext } from './context.ts';
+import { LockBatch } from './lock-batch.ts';
 import type { Admission, Proposal } from '../routing/port.ts';
 
 export type EnqueueOutcome = { conversation: Conversation; assigned: boolean };
@@ -17,6 +18,11 @@ export interface EnqueueOptions {
   /** Called under the routing lock when the conversation must wait, so its `queued` frame precedes any `assigned`. */
   onQueued?: (position: number, estimatedWaitS: number, version: number) => void;
   estimate?: (position: number) => Promise<number>;
+  /**
+   * The conversation as the caller just read it (a socket's setup does), instead of a second read. Safe when
+   * stale: its version changes only with its status, and the store's enqueue is conditional on that version.
+   */
+  known?: Conversation;
 }
 
 /**
@@ -30,8 +36,9 @@ export interface EnqueueOptions {
  */
 export function enqueueConversation(ctx: ServiceContext, conversationId: string, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
   let batch = batches.get(ctx);
-  if (!batch) batches.set(ctx, (batch = new EnqueueBatch(ctx)));
-  return batch.add(conversationId, opts);
+  if (!batch) batches.set(ctx, (batch = new LockBatch(ctx.lock, MAX_BATCH, (items) => enqueueItems(ctx, items))));
+  const b = batch;
+  return new Promise((resolve, reject) => b.add({ conversationId, opts, resolve, reject }));
 }
 
 interface Pending {
@@ -41,49 +48,15 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-const batches = new WeakMap<ServiceContext, EnqueueBatch>();
+const batches = new WeakMap<ServiceContext, LockBatch<Pending>>();
 const MAX_BATCH = 100;
 
-/**
- * Enqueues that arrive in the same event-loop turn, or while the batch waits for the routing lock (a
- * connect storm), share one store transaction, in arrival order: one commit instead of one each, which is
- * most of an enqueue's cost. Each is still the store's conditional transition; the router admits them in
- * arrival order and confirms them in queue_seq order. A lone enqueue is a batch of one.
- * A batch takes at most MAX_BATCH, so that one transaction (synchronous on SQLite) cannot stall the loop long.
+/*
+ * Enqueues that arrive together (a connect storm) share one store transaction (LockBatch), in arrival order:
+ * one commit instead of one each, which is most of an enqueue's cost. Each is still the store's conditional
+ * transition; the router admits them in arrival order and confirms them in queue_seq order. A lone enqueue is
+ * a batch of one.
  */
-class EnqueueBatch {
-  /** The batch waiting for the lock, and the lock's count of queued runs just after it was queued. */
-  private pending: Pending[] | undefined;
-  private queuedAt = -1;
-
-  constructor(private readonly ctx: ServiceContext) {}
-
-  add(conversationId: string, opts: EnqueueOptions): Promise<EnqueueOutcome> {
-    return new Promise((resolve, reject) => {
-      const item = { conversationId, opts, resolve, reject };
-      // Joins the waiting batch only if nothing else took the lock's queue since: work queued before this
-      // enqueue (an abandon of the same conversation, say) still runs before it.
-      if (this.pending && this.pending.length < MAX_BATCH && this.ctx.lock.queuedRuns === this.queuedAt) {
-        this.pending.push(item);
-        return;
-      }
-      const items: Pending[] = [item];
-      this.pending = items;
-      this.ctx.lock
-        .run(async () => {
-          // SQLite answers without yielding, so the connects of one event-loop turn (each an I/O callback)
-          // would never find the lock busy: the batch holds its place and waits for the turn to end.
-          await new Promise<void>((r) => setImmediate(r));
-          if (this.pending === items) this.pending = undefined;
-          await enqueueItems(this.ctx, items);
-        })
-        .catch((err) => {
-          for (const i of items) i.reject(err);
-        });
-      this.queuedAt = this.ctx.lock.queuedRuns;
-    });
-  }
-}
 
 const enqueueable = (c: Conversation | undefined): c is Conversation => c !== undefined && (c.status === 'new' || c.status === 'abandoned');
 
@@ -92,7 +65,7 @@ async function enqueueItems(ctx: ServiceContext, items: Pending[]): Promise<void
   const now = ctx.now();
   let before: Array<Conversation | undefined>;
   try {
-    before = await Promise.all(items.map((i) => ctx.store.getConversation(i.conversationId)));
+    before = await Promise.all(items.map((i) => (i.opts.known?.id === i.conversationId ? i.opts.known : ctx.store.getConversation(i.conversationId))));
   } catch (err) {
     for (const i of items) i.reject(err);
     return;

@@ -109,6 +109,27 @@ for (const mode of modes) {
       assert.deepEqual(await w.drift(), []);
     });
 
+    it('takes a stale conversation handed in as known for what it is: the store refuses it, and the caller gets the current state', async () => {
+      const w = await world(mode);
+      await w.rep(0);
+      const a = await w.conversation();
+      const first = await enqueueConversation(w.ctx, a.id);
+      let reads = 0;
+      w.store.on('getConversation', (real, id) => (reads++, real(id)));
+      // `a` as read before the first enqueue: still `new`, at the old version.
+      const again = await enqueueConversation(w.ctx, a.id, { known: a });
+      assert.equal(again.conversation.status, 'queued');
+      assert.equal(again.conversation.queueSeq, first.conversation.queueSeq, 'enqueued a second time');
+      assert.equal((await w.router.proxy.stats()).length, 1);
+      assert.deepEqual((await w.router.proxy.inspect()).pending, []);
+      assert.deepEqual(await w.drift(), []);
+      // A fresh conversation handed in as known is not read again.
+      const b = await w.conversation();
+      reads = 0;
+      await enqueueConversation(w.ctx, b.id, { known: b });
+      assert.equal(reads, 0, 'the known conversation was read again');
+    });
+
     it('keeps work queued before an enqueue ahead of it: a later enqueue does not join an earlier batch past it', async () => {
       const w = await world(mode);
       const a = await w.conversation();

@@ -40,7 +40,9 @@ async function world(mode: Mode, opts: { bus?: Bus } = {}) {
     return real.createConversation(c.id, Date.now());
   };
   const drift = async () => [...routingDrift(await real.routingSnapshot(), await router.proxy.inspect())];
-  return { real, store, router, bus, ctx, rep, conversation, drift };
+  /** Another instance: its own context (and routing lock) on the same store and router, without the fault seams. */
+  const otherInstance = () => new ServiceContext(real, router.proxy, new MemoryBus());
+  return { real, store, router, bus, ctx, rep, conversation, drift, otherInstance };
 }
 
 /** A rep registered through another instance's context. */
@@ -192,7 +194,7 @@ for (const mode of modes) {
           // Another instance's enqueue (its own context and routing lock, the same store and router) is not
           // held up: a hang here is the failure, and the bound only turns it into one.
           let done = false;
-          const other = enqueueConversation(new ServiceContext(w.real, w.router.proxy, new MemoryBus()), b.id).then((o) => ((done = true), o));
+          const other = enqueueConversation(w.otherInstance(), b.id).then((o) => ((done = true), o));
           await until(() => done, `an enqueue while the router's ${step} stalls`);
           assert.equal((await other).conversation.status, 'queued');
         }
@@ -214,8 +216,7 @@ for (const mode of modes) {
     it('tells exact first places while admissions and commits interleave across two instances', async () => {
       const w = await world(mode);
       await w.rep(0);
-      // A second instance: its own context (and routing lock) on the same store and router.
-      const ctx2 = new ServiceContext(w.real, w.router.proxy, new MemoryBus());
+      const ctx2 = w.otherInstance();
       const a = await w.conversation();
       const b = await w.conversation();
       const gate = new Gate();
@@ -238,7 +239,7 @@ for (const mode of modes) {
 
     it('offers a conversation whose enqueue committed while a later one is still pending (nobody waits behind a stalled admission)', async () => {
       const w = await world(mode);
-      const ctx2 = new ServiceContext(w.real, w.router.proxy, new MemoryBus());
+      const ctx2 = w.otherInstance();
       await w.rep(0);
       const a = await w.conversation();
       const b = await w.conversation();
@@ -263,7 +264,7 @@ for (const mode of modes) {
     it('a close between an enqueue\'s COMMIT and its confirm leaves no ghost entry in the router', async () => {
       const w = await world(mode);
       await w.rep(0);
-      const ctx2 = new ServiceContext(w.real, w.router.proxy, new MemoryBus());
+      const ctx2 = w.otherInstance();
       const a = await w.conversation();
       const gate = new Gate();
       w.router.on('confirm', async (real, id) => {
@@ -284,7 +285,7 @@ for (const mode of modes) {
     it('a failed enqueue does not take out the entry another instance\'s enqueue of the same conversation committed', async () => {
       const w = await world(mode);
       await w.rep(0);
-      const ctx2 = new ServiceContext(w.real, w.router.proxy, new MemoryBus());
+      const ctx2 = w.otherInstance();
       const a = await w.conversation();
       w.store.on('enqueueMany', async () => {
         throw new Error('injected: COMMIT failed');

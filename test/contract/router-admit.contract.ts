@@ -1,9 +1,9 @@
 // The Router contract for admissions (Router.admit): the router hands out queue_seqs and places before the
 // store commits an enqueue. Run unchanged against every adapter (memory, Redis, Redis Cluster).
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QueueEntry, Router } from '../../src/routing/port.ts';
-import { entry, pairs, slot, snapshotOf, type RouterContractOptions, type RouterFactory } from './router.contract.ts';
+import { entry, freshRouterEachCase, pairs, slot, snapshotOf, type RouterContractOptions, type RouterFactory } from './router.contract.ts';
 
 /** What an enqueue admits: an entry without its queue_seq (the router gives it one). */
 const bare = (n: number, o: Partial<QueueEntry> = {}): Omit<QueueEntry, 'queueSeq'> => {
@@ -13,18 +13,10 @@ const bare = (n: number, o: Partial<QueueEntry> = {}): Omit<QueueEntry, 'queueSe
 
 export function routerAdmitContract(name: string, factory: RouterFactory, opts: RouterContractOptions = {}): void {
   describe(`Router admissions: ${name}`, { skip: opts.skip || undefined }, () => {
+    const current = freshRouterEachCase(factory);
     let router: Router;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      const made = await factory();
-      router = made.router;
-      cleanup = made.cleanup;
-    });
-
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
+    beforeEach(() => {
+      router = current();
     });
 
     it('places each admission at the tail with the next queue_seq, and counts it in every position', async () => {

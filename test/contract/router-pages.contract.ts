@@ -1,24 +1,16 @@
 // Router cases on the costs that must not grow with the queue: pages, rank lookups, and a rep's own chats
 // found without touching other reps'. Run by every adapter's test file beside the main contract.
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Router } from '../../src/routing/port.ts';
-import { entry, pairs, slot, type RouterFactory } from './router.contract.ts';
+import { entry, freshRouterEachCase, pairs, slot, type RouterFactory } from './router.contract.ts';
 
 export function routerPagesContract(name: string, factory: RouterFactory, opts: { skip?: string | false } = {}): void {
   describe(`Router pages and ranks: ${name}`, { skip: opts.skip || undefined }, () => {
+    const current = freshRouterEachCase(factory);
     let router: Router;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      const made = await factory();
-      router = made.router;
-      cleanup = made.cleanup;
-    });
-
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
+    beforeEach(() => {
+      router = current();
     });
 
     it('reads a page of the queue from an offset, in order', async () => {

@@ -76,20 +76,26 @@ export function snapshotOf(reps: RepSlot[], queue: QueueEntry[], assigned: Array
   };
 }
 
+/** Inside a describe: a fresh router from the factory before each case, cleaned up after it. */
+export function freshRouterEachCase(factory: RouterFactory): () => Router {
+  let router: Router | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    ({ router, cleanup } = await factory());
+  });
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+  return () => router!;
+}
+
 export function routerContract(name: string, factory: RouterFactory, opts: RouterContractOptions = {}): void {
   describe(`Router contract: ${name}`, { skip: opts.skip || undefined }, () => {
+    const current = freshRouterEachCase(factory);
     let router: Router;
-    let cleanup: (() => Promise<void>) | undefined;
-
-    beforeEach(async () => {
-      const made = await factory();
-      router = made.router;
-      cleanup = made.cleanup;
-    });
-
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
+    beforeEach(() => {
+      router = current();
     });
 
     const queueIds = async () => (await router.queue()).map((e) => e.conversationId);

@@ -7,6 +7,7 @@ import { MemoryRouter } from '../../src/routing/memory-router.ts';
 import type { QueuePlace } from '../../src/routing/port.ts';
 import type { ClientSocket } from '../../src/realtime/client-socket.ts';
 import { QueueNotifier } from '../../src/realtime/queue-notifier.ts';
+import { Delivery } from '../../src/realtime/delivery.ts';
 
 interface FakeSocket {
   conversationId: string;
@@ -90,19 +91,22 @@ describe('queue notifier cost', () => {
     );
   });
 
-  it('tells a socket queued without a place (as markUnplaced leaves it) its first place once the router has one', async () => {
+  it('tells a socket marked unplaced (queued in the store, no place in the router) its first place once the router has one', async () => {
     const { router, notifier, sockets } = await setUp(3, [], 500);
     const unplaced: FakeSocket = {
       conversationId: id(9),
-      waiting: true,
+      waiting: false,
       closed: false,
-      lastPosition: 0,
-      lastQueuedFrameAt: 0,
+      lastPosition: 7,
+      lastQueuedFrameAt: Date.now(),
       frames: [],
       send(this: FakeSocket, frame: string) {
         this.frames.push(JSON.parse(frame) as { position: number });
       },
     };
+    // markUnplaced uses none of the delivery's collaborators.
+    new Delivery({} as never, {} as never, {} as never, {} as never).markUnplaced(unplaced as unknown as ClientSocket);
+    assert.equal(unplaced.frames.length, 0, 'markUnplaced sent a frame');
     sockets.push(unplaced);
     await notifier.refresh();
     assert.equal(unplaced.frames.length, 0, 'a frame for a conversation the router does not have');
