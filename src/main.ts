@@ -40,7 +40,11 @@ async function main(): Promise<void> {
       store = await openPostgres({ url: config.databaseUrl, poolSize: config.databasePoolSize });
     } else {
       cleanups.push(lockDataDir(config.dataDir));
-      store = await openSqlite({ file: join(config.dataDir, 'switchboard.sqlite3'), synchronous: config.sqliteSynchronous });
+      store = await openSqlite({
+        file: join(config.dataDir, 'switchboard.sqlite3'),
+        synchronous: config.sqliteSynchronous,
+        onCheckpointerFailure: (err) => process.emitWarning(`SQLite checkpoint worker failed, checkpoints now run on the event loop: ${String(err)}`),
+      });
     }
     const { app, gateway } = await buildApp({
       config,

@@ -18,6 +18,8 @@ export interface SqliteOptions {
   file: string;
   /** 'normal' (default): a commit survives a process crash; 'full': also a power loss, at one fsync per commit. */
   synchronous?: 'normal' | 'full';
+  /** Told when the checkpoint worker cannot run: checkpoints then fall back to the event loop. */
+  onCheckpointerFailure?: (err: unknown) => void;
 }
 
 export interface PostgresOptions {
@@ -37,7 +39,7 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new FairSqliteDialect(sqlite) });
   await migrate(db, 'sqlite');
-  const stopCheckpointer = opts.file === ':memory:' ? async () => {} : startCheckpointer(sqlite, opts.file);
+  const stopCheckpointer = opts.file === ':memory:' ? async () => {} : startCheckpointer(sqlite, opts.file, opts.onCheckpointerFailure);
   return new SqlStore(db, 'sqlite', stopCheckpointer, new SqliteMessageWriter(db, sqlite));
 }
 
@@ -45,12 +47,13 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
  * Checkpoints run in a worker thread; the writer's own autocheckpoint (on the event loop, with an
  * fsync) only kicks in as a backstop if the worker falls far behind.
  */
-function startCheckpointer(sqlite: SQLite.Database, file: string): () => Promise<void> {
+function startCheckpointer(sqlite: SQLite.Database, file: string, onFailure?: (err: unknown) => void): () => Promise<void> {
   sqlite.pragma('wal_autocheckpoint = 10000');
-  const worker = new Worker(new URL(`./wal-checkpoint-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { file, intervalMs: 1000 } });
+  const worker = new Worker(new URL('./wal-checkpoint-worker.mjs', import.meta.url), { workerData: { file, intervalMs: 1000 } });
   worker.unref();
-  worker.on('error', () => {
+  worker.on('error', (err) => {
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+    onFailure?.(err);
   });
   return async () => {
     worker.postMessage('stop');
