@@ -49,7 +49,9 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
  */
 function startCheckpointer(sqlite: SQLite.Database, file: string, onFailure?: (err: unknown) => void): () => Promise<void> {
   sqlite.pragma('wal_autocheckpoint = 10000');
-  const worker = new Worker(new URL('./wal-checkpoint-worker.mjs', import.meta.url), { workerData: { file, intervalMs: 1000 } });
+  // No inherited node flags: a preload of the parent's (a loader, a probe, a profiler) has no business in
+  // this thread, and one that fails to load there would stop the checkpoints.
+  const worker = new Worker(new URL('./wal-checkpoint-worker.mjs', import.meta.url), { execArgv: [], workerData: { file, intervalMs: 1000 } });
   worker.unref();
   worker.on('error', (err) => {
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');

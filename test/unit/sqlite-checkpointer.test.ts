@@ -4,7 +4,8 @@
 // worker there, and the store then fell back, silently, to checkpoints on the event loop every 1000 pages.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -38,6 +39,31 @@ describe('SQLite checkpoint worker', () => {
     } finally {
       other.close();
       await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts when the server process preloads TypeScript of its own (a probe, an instrumentation)', () => {
+    // A worker inherits the parent's node flags by default, and a .ts preload cannot load in it.
+    const dir = mkdtempSync(join(tmpdir(), 'sb-ckpt-'));
+    try {
+      const preload = join(dir, 'preload.ts');
+      writeFileSync(preload, 'export const loaded: boolean = true;\n');
+      const script = join(dir, 'open.mts');
+      const openTs = new URL('../../src/store/open.ts', import.meta.url).href;
+      writeFileSync(
+        script,
+        `import { openSqlite } from ${JSON.stringify(openTs)};
+         const failures = [];
+         const store = await openSqlite({ file: ${JSON.stringify(join(dir, 'db.sqlite3'))}, onCheckpointerFailure: (e) => failures.push(String(e)) });
+         await new Promise((r) => setTimeout(r, 1500));
+         await store.close();
+         console.log(JSON.stringify(failures));`,
+      );
+      const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', preload, script], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').pop()!), []);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
