@@ -44,14 +44,20 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
 }
 
 /**
- * Checkpoints run in a worker thread; the writer's own autocheckpoint (on the event loop, with an
- * fsync) only kicks in as a backstop if the worker falls far behind.
+ * Checkpoints run in a worker thread (wal-checkpoint-worker.mjs), every CHECKPOINT_EVERY_MS. The writer's own
+ * autocheckpoint, which runs on the event loop after a commit, with two fsyncs, stays only as a backstop for
+ * a worker that falls far behind; it is set high enough never to fire while the worker keeps up: at 2,000 chat
+ * messages a second the WAL takes ~7,000 pages a second (bench/README.md), so a 1 s interval and the 10,000-page
+ * backstop left the writer checkpointing on the event loop every second or so, 10-40 ms each time.
  */
+const CHECKPOINT_EVERY_MS = 250;
+const WRITER_BACKSTOP_PAGES = 20_000;
+
 function startCheckpointer(sqlite: SQLite.Database, file: string, onFailure?: (err: unknown) => void): () => Promise<void> {
-  sqlite.pragma('wal_autocheckpoint = 10000');
+  sqlite.pragma(`wal_autocheckpoint = ${WRITER_BACKSTOP_PAGES}`);
   // No inherited node flags: a preload of the parent's (a loader, a probe, a profiler) has no business in
   // this thread, and one that fails to load there would stop the checkpoints.
-  const worker = new Worker(new URL('./wal-checkpoint-worker.mjs', import.meta.url), { execArgv: [], workerData: { file, intervalMs: 1000 } });
+  const worker = new Worker(new URL('./wal-checkpoint-worker.mjs', import.meta.url), { execArgv: [], workerData: { file, intervalMs: CHECKPOINT_EVERY_MS } });
   worker.unref();
   worker.on('error', (err) => {
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');

@@ -1,5 +1,5 @@
-// Runs in a worker thread: copies the SQLite WAL back into the database every second (PASSIVE, so it
-// never waits for or blocks the writer), keeping checkpoint fsyncs off the server's event loop.
+// Runs in a worker thread: copies the SQLite WAL back into the database every `intervalMs` (PASSIVE, so it
+// never waits for or blocks the writer), keeping checkpoints and their fsyncs off the server's event loop.
 // Plain JavaScript on purpose: a worker thread does not inherit the TypeScript loader the server may run
 // under (`node --import tsx`), so a .ts entry point fails to load there and the checkpoints would silently
 // fall back to the event loop.
@@ -16,7 +16,6 @@ const timer = setInterval(() => {
     // Busy or closing: the next tick tries again, and the writer's autocheckpoint still bounds the WAL.
   }
 }, intervalMs);
-parentPort?.postMessage('ready');
 parentPort?.on('message', (msg) => {
   if (msg !== 'stop') return;
   clearInterval(timer);
