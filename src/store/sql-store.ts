@@ -46,6 +46,17 @@ export class SqlStore extends SqlConversationStore implements Store {
       .where('status', '=', 'queued')
       .returningAll(),
   );
+  // An enqueue at the place the router admitted it to: conditional on the status and the version read before
+  // the admission, so a read inside the transaction and a savepoint around the update would add nothing.
+  private readonly enqueueAtPlace = prepare(this.db, (db, id: string, seq: number, now: number, fromVersion: number) =>
+    db
+      .updateTable('conversations')
+      .set({ status: 'queued', queue_seq: seq, queued_at: now, rep_id: null, version: sql`version + 1` })
+      .where('id', '=', id)
+      .where('status', 'in', ['new', 'abandoned'])
+      .where('version', '=', fromVersion)
+      .returningAll(),
+  );
   private readonly takeSlotUpdate = prepare(this.db, (db, repId: number, now: number) =>
     db
       .updateTable('rep_profiles')
@@ -82,23 +93,33 @@ export class SqlStore extends SqlConversationStore implements Store {
       let highest = 0;
       for (const [i, conversationId] of conversationIds.entries()) {
         const place = places?.[i];
+        if (place) {
+          const row = (await this.enqueueAtPlace(trx, conversationId, place.queueSeq, now, place.fromVersion)).rows[0];
+          if (!row) {
+            out.push(undefined);
+            continue;
+          }
+          await this.event(trx, conversationId, 'queued', null, now);
+          highest = Math.max(highest, place.queueSeq);
+          out.push(toConversation(row));
+          continue;
+        }
+        // No place (a caller outside the router's admission): the queue_seq comes from the counter.
         const current = await trx.selectFrom('conversations').select(['status', 'version']).where('id', '=', conversationId).executeTakeFirst();
-        if (!current || (current.status !== 'new' && current.status !== 'abandoned') || (place && Number(current.version) !== place.fromVersion)) {
+        if (!current || (current.status !== 'new' && current.status !== 'abandoned')) {
           out.push(undefined);
           continue;
         }
         // A conversation that moved since the read changes nothing (and gives back a seq it took).
         await sql`savepoint enqueue_one`.execute(trx);
-        const seq = place
-          ? place.queueSeq
-          : Number((await trx.updateTable('counters').set({ value: sql`value + 1` }).where('name', '=', 'queue_seq').returning('value').executeTakeFirstOrThrow()).value);
-        let update = trx
+        const seq = Number((await trx.updateTable('counters').set({ value: sql`value + 1` }).where('name', '=', 'queue_seq').returning('value').executeTakeFirstOrThrow()).value);
+        const row = await trx
           .updateTable('conversations')
           .set({ status: 'queued', queue_seq: seq, queued_at: now, rep_id: null, version: sql`version + 1` })
           .where('id', '=', conversationId)
-          .where('status', 'in', ['new', 'abandoned']);
-        if (place) update = update.where('version', '=', place.fromVersion);
-        const row = await update.returningAll().executeTakeFirst();
+          .where('status', 'in', ['new', 'abandoned'])
+          .returningAll()
+          .executeTakeFirst();
         if (!row) {
           await sql`rollback to savepoint enqueue_one`.execute(trx);
           await sql`release savepoint enqueue_one`.execute(trx);
@@ -107,7 +128,6 @@ export class SqlStore extends SqlConversationStore implements Store {
         }
         await this.event(trx, conversationId, 'queued', null, now);
         await sql`release savepoint enqueue_one`.execute(trx);
-        if (place) highest = Math.max(highest, seq);
         out.push(toConversation(row));
       }
       // The floor a rebuilt router hands out seqs above. Last, so that the row is locked only for the commit.

@@ -32,6 +32,20 @@ export function queuePlaceCases(store: () => Store, tick: () => number): void {
       assert.ok(c!.queueSeq! > floor + 500);
     });
 
+    it('refuses a place read at an older version, after the conversation moved on and came back to abandoned', async () => {
+      const s = store();
+      const cust = (await s.createCustomer(newUser(), 5551235)).profile;
+      const a = await s.createConversation(cust.id, tick());
+      const floor = (await s.routingSnapshot()).queueSeqFloor;
+      const queued = await s.enqueue(a.id, tick(), { queueSeq: floor + 1, fromVersion: a.version });
+      const abandoned = await s.abandon(a.id, queued!.version, tick());
+      assert.equal(abandoned?.status, 'abandoned');
+      assert.equal(await s.enqueue(a.id, tick(), { queueSeq: floor + 2, fromVersion: a.version }), undefined, 'enqueued at a version older than the current one');
+      assert.equal((await s.getConversation(a.id))?.status, 'abandoned', 'the refused enqueue changed nothing');
+      const back = await s.enqueue(a.id, tick(), { queueSeq: floor + 3, fromVersion: abandoned!.version });
+      assert.equal(back?.queueSeq, floor + 3);
+    });
+
     it('gives the queue digest (count and queue_seq sum of the queued), and leaves the queue out of a light snapshot', async () => {
       const s = store();
       const before = await s.queueDigest();
