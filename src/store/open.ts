@@ -45,10 +45,12 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
 
 /**
  * Checkpoints run in a worker thread (wal-checkpoint-worker.mjs), every CHECKPOINT_EVERY_MS. The writer's own
- * autocheckpoint, which runs on the event loop after a commit, with two fsyncs, stays only as a backstop for
- * a worker that falls far behind; it is set high enough never to fire while the worker keeps up: at 2,000 chat
- * messages a second the WAL takes ~7,000 pages a second (bench/README.md), so a 1 s interval and the 10,000-page
- * backstop left the writer checkpointing on the event loop every second or so, 10-40 ms each time.
+ * autocheckpoint, which runs on the event loop after a commit, with two fsyncs, stays as a backstop. It fires
+ * when the worker falls behind, or when the WAL cannot start over because the writer never pauses between
+ * commits (a saturated server): the WAL starts over only when a write begins with every frame already copied.
+ * Under lighter load it should not fire: at 2,000 chat messages a second the WAL takes ~7,000 pages a second
+ * (bench/README.md), and a 1 s interval with a 10,000-page backstop left the writer checkpointing on the event
+ * loop every second or so, 10-40 ms each time.
  */
 const CHECKPOINT_EVERY_MS = 250;
 const WRITER_BACKSTOP_PAGES = 20_000;
