@@ -37,10 +37,11 @@ export async function openSqlite(opts: SqliteOptions): Promise<SqlStore> {
   sqlite.pragma(opts.synchronous === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new FairSqliteDialect(sqlite) });
+  const dialect = new FairSqliteDialect(sqlite);
+  const db = new Kysely<Database>({ dialect });
   await migrate(db, 'sqlite');
   const stopCheckpointer = opts.file === ':memory:' ? async () => {} : startCheckpointer(sqlite, opts.file, opts.onCheckpointerFailure);
-  return new SqlStore(db, 'sqlite', stopCheckpointer, new SqliteMessageWriter(db, sqlite));
+  return new SqlStore(db, 'sqlite', stopCheckpointer, new SqliteMessageWriter((fn) => dialect.exclusive(fn), sqlite));
 }
 
 /**

@@ -1,9 +1,8 @@
 // The SQLite hot path for chat messages: appends made within one tick are written in one transaction
 // with prepared statements (group commit), and each caller is answered only after that commit.
-// It runs while holding Kysely's single connection, so it never interleaves with another transaction.
+// It runs while holding the store's single connection (its lock, shared with Kysely), so it never interleaves
+// with another transaction.
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import type { Kysely } from 'kysely';
-import type { Database } from './schema.ts';
 import type { AppendMessage, AppendResult } from './port.ts';
 import { toMessage, type MessageJoinRow } from './sql-rows.ts';
 import { statesAllowing } from '../domain/conversation.ts';
@@ -28,7 +27,8 @@ export class SqliteMessageWriter {
   private readonly writeBatch: (batch: Pending[]) => AppendResult[];
 
   constructor(
-    private readonly kysely: Kysely<Database>,
+    /** Runs its callback holding the connection (FairSqliteDialect.exclusive). */
+    private readonly exclusive: <T>(fn: () => T) => Promise<T>,
     sqlite: SqliteDatabase,
   ) {
     this.byClientId = sqlite.prepare(
@@ -89,8 +89,8 @@ export class SqliteMessageWriter {
     }
     if (batch.length === 0) return;
     try {
-      // Holding Kysely's only connection: no other transaction can be open while this one runs.
-      const results = await this.kysely.connection().execute(async () => this.runBatch(batch));
+      // Holding the only connection: no other transaction can be open while this one runs.
+      const results = await this.exclusive(() => this.runBatch(batch));
       batch.forEach((p, i) => p.resolve(results[i]));
     } catch (err) {
       for (const p of batch) p.reject(err);
