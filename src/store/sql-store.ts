@@ -1,6 +1,7 @@
 // The one Store implementation: Kysely over SQLite (better-sqlite3) or PostgreSQL (pg), same queries for both.
 // It is built in layers by what each holds: accounts (sql-accounts.ts), conversations and messages
-// (sql-conversations.ts), and here the routing transitions, whose conditional updates decide (DESIGN R1).
+// (sql-conversations.ts), and here the routing transitions, whose conditional updates decide (DESIGN R1); their
+// hottest statements are built once in sql-routing-statements.ts.
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { Database, RepProfilesTable } from './schema.ts';
 import type { AdmittedPlace, AssignResult, CloseAndAssignResult, CloseItem, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
@@ -10,7 +11,7 @@ import { toConversation, toRep } from './sql-rows.ts';
 import { SqlConversationStore } from './sql-conversations.ts';
 import { SqlReporting } from './sql-reporting.ts';
 import { SqlRetention } from './sql-retention.ts';
-import { prepare } from './prepared.ts';
+import { routingStatements } from './sql-routing-statements.ts';
 
 class Rollback extends Error {
   constructor(readonly reason: 'conversation' | 'rep') {
@@ -25,61 +26,13 @@ export class SqlStore extends SqlConversationStore implements Store {
   readonly reporting = new SqlReporting(this.db);
   readonly retention = new SqlRetention(this.db);
 
-  // The statements of a close and of an assignment, built once (prepared.ts): they run for every customer served.
-  private readonly eventInsert = prepare(this.db, (db, conversationId: string, kind: string, repId: number | null, at: number) =>
-    db.insertInto('conversation_events').values({ conversation_id: conversationId, kind, rep_id: repId, at }),
-  );
-  private readonly closeUpdate = prepare(this.db, (db, id: string, now: number, by: ClosedBy, version: number, status: ConversationStatus) =>
-    db
-      .updateTable('conversations')
-      .set({ status: 'closed', closed_at: now, closed_by: by, version: sql`version + 1` })
-      .where('id', '=', id)
-      .where('version', '=', version)
-      .where('status', '=', status)
-      .returning('id'),
-  );
-  private readonly assignUpdate = prepare(this.db, (db, id: string, repId: number, now: number) =>
-    db
-      .updateTable('conversations')
-      .set({ status: 'assigned', rep_id: repId, assigned_at: now, accepted_at: null, version: sql`version + 1` })
-      .where('id', '=', id)
-      .where('status', '=', 'queued')
-      .returningAll(),
-  );
-  // An enqueue at the place the router admitted it to: conditional on the status and the version read before
-  // the admission, so a read inside the transaction and a savepoint around the update would add nothing.
-  private readonly enqueueAtPlace = prepare(this.db, (db, id: string, seq: number, now: number, fromVersion: number) =>
-    db
-      .updateTable('conversations')
-      .set({ status: 'queued', queue_seq: seq, queued_at: now, rep_id: null, version: sql`version + 1` })
-      .where('id', '=', id)
-      .where('status', 'in', ['new', 'abandoned'])
-      .where('version', '=', fromVersion)
-      .returningAll(),
-  );
-  private readonly takeSlotUpdate = prepare(this.db, (db, repId: number, now: number) =>
-    db
-      .updateTable('rep_profiles')
-      .set({ load: sql`load + 1`, last_assigned_at: now })
-      .where('id', '=', repId)
-      .where('status', '=', 'online')
-      .whereRef('load', '<', 'max_capacity')
-      .returningAll(),
-  );
-  private readonly freeSlotUpdate = prepare(this.db, (db, repId: number) =>
-    db.updateTable('rep_profiles').set({ load: sql`load - 1` }).where('id', '=', repId).where('load', '>', 0),
-  );
-  private readonly holdInsert = prepare(this.db, (db, conversationId: string, repId: number, now: number) =>
-    db
-      .insertInto('conversation_holders')
-      .values({ conversation_id: conversationId, rep_id: repId, since: now })
-      .onConflict((oc) => oc.columns(['conversation_id', 'rep_id']).doNothing()),
-  );
+  // Built once (sql-routing-statements.ts): they run for every customer served.
+  private readonly q = routingStatements(this.db);
 
   // ---- routing transitions
 
   private async event(trx: Transaction<Database>, conversationId: string, kind: string, repId: number | null, at: number) {
-    await this.eventInsert(trx, conversationId, kind, repId, at);
+    await this.q.eventInsert(trx, conversationId, kind, repId, at);
   }
 
   async enqueue(conversationId: string, now: number, place?: AdmittedPlace) {
@@ -94,7 +47,7 @@ export class SqlStore extends SqlConversationStore implements Store {
       for (const [i, conversationId] of conversationIds.entries()) {
         const place = places?.[i];
         if (place) {
-          const row = (await this.enqueueAtPlace(trx, conversationId, place.queueSeq, now, place.fromVersion)).rows[0];
+          const row = (await this.q.enqueueAtPlace(trx, conversationId, place.queueSeq, now, place.fromVersion)).rows[0];
           if (!row) {
             out.push(undefined);
             continue;
@@ -140,20 +93,20 @@ export class SqlStore extends SqlConversationStore implements Store {
   }
 
   private async takeSlot(trx: Transaction<Database>, repId: number, now: number) {
-    return (await this.takeSlotUpdate(trx, repId, now)).rows[0];
+    return (await this.q.takeSlotUpdate(trx, repId, now)).rows[0];
   }
 
   private async freeSlot(trx: Transaction<Database>, repId: number) {
-    await this.freeSlotUpdate(trx, repId);
+    await this.q.freeSlotUpdate(trx, repId);
   }
 
   private async hold(trx: Transaction<Database>, conversationId: string, repId: number, now: number) {
-    await this.holdInsert(trx, conversationId, repId, now);
+    await this.q.holdInsert(trx, conversationId, repId, now);
   }
 
   /** The conditional assignment's statements; throws Rollback when the store refuses it. */
   private async assignIn(trx: Transaction<Database>, conversationId: string, repId: number, now: number) {
-    const conv = (await this.assignUpdate(trx, conversationId, repId, now)).rows[0];
+    const conv = (await this.q.assignUpdate(trx, conversationId, repId, now)).rows[0];
     if (!conv) throw new Rollback('conversation');
     const rep = await this.takeSlot(trx, repId, now);
     if (!rep) throw new Rollback('rep');
@@ -261,7 +214,7 @@ export class SqlStore extends SqlConversationStore implements Store {
     if (!before || !CLOSABLE.includes(before.status)) return undefined;
     if (heldBy !== undefined && (before.status !== 'assigned' || before.repId !== heldBy)) return undefined;
     // The version guard makes the read above part of the conditional update (PostgreSQL reads committed data).
-    const closed = (await this.closeUpdate(trx, conversationId, now, by, before.version, before.status)).rows[0];
+    const closed = (await this.q.closeUpdate(trx, conversationId, now, by, before.version, before.status)).rows[0];
     if (!closed) return 'retry';
     if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
     await this.event(trx, conversationId, 'closed', before.repId, now);
@@ -389,14 +342,7 @@ export class SqlStore extends SqlConversationStore implements Store {
   }
 
   async markAccepted(conversationId: string, repId: number, now: number): Promise<void> {
-    await this.db
-      .updateTable('conversations')
-      .set({ accepted_at: now })
-      .where('id', '=', conversationId)
-      .where('rep_id', '=', repId)
-      .where('status', '=', 'assigned')
-      .where('accepted_at', 'is', null)
-      .execute();
+    await this.q.acceptedUpdate(this.db, conversationId, repId, now);
   }
 
   async unopened(assignedBefore: number, limit: number): Promise<Conversation[]> {
