@@ -5,7 +5,7 @@
     Input:
       KEYS[1]  epoch      string, present while routing state is loaded
       KEYS[2]  queue      zset conversationId -> queue_seq
-      KEYS[3]  entries    hash conversationId -> "queueSeq|customerId|queuedAt|version"
+      KEYS[3]  entries    hash conversationId -> "queueSeq|customerId|queuedAt|version" ("|p" while pending)
       ARGV[1]  offset (0-based), default 0
       ARGV[2]  count, default all (-1)
 

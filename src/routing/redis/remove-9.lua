@@ -6,7 +6,7 @@
       KEYS[1]  epoch      string, present while routing state is loaded
       KEYS[2]  queue      zset conversationId -> queue_seq
       KEYS[3]  queuedAt   zset conversationId -> queued_at
-      KEYS[4]  entries    hash conversationId -> "queueSeq|customerId|queuedAt|version"
+      KEYS[4]  entries    hash conversationId -> "queueSeq|customerId|queuedAt|version" ("|p" while pending)
       KEYS[5]  held       hash conversationId -> "repId|queueSeq|customerId|queuedAt|version"
       KEYS[6]  versions   hash conversationId -> highest version seen (its field is dropped when the
                           conversation is final, so the hash does not grow with every conversation)
