@@ -47,6 +47,11 @@ export type BusEvent =
       by: 'rep' | 'customer' | 'system';
       reason: string;
       repUserId: number | null;
+      /**
+       * The rep who held it when it closed. A customer socket that never heard this rep's assignment (its
+       * publisher died between the commit and the publish) hears it first, so `closed` never comes unexplained.
+       */
+      rep?: RepCard;
       /** The socket that sent the close gets the redirect before `closed`. */
       originSocket?: string;
       redirectId?: string;

@@ -203,6 +203,9 @@ export class Delivery {
       sock.waiting = false;
       // After whatever the socket is still doing (a gap fill above all): `closed` never overtakes a message.
       sock.enqueue(async () => {
+        // The customer learns who served it before it hears the close, even when the assignment's own event
+        // was lost with the instance that committed it.
+        if (e.rep && sock.identity?.customer && !sock.closed) this.sendAssigned(sock, { conversationId: e.conversationId, rep: e.rep });
         if (e.redirectId && sock.id === e.originSocket) sock.send(JSON.stringify({ type: 'redirect', redirect_id: e.redirectId }));
         sock.send(closed);
         sock.close(CLOSE.normal, 'Conversation closed');

@@ -122,6 +122,7 @@ async function settle(ctx: ServiceContext, req: CloseRequest, explainRefusal: bo
     by: req.by === 'admin' ? 'system' : req.by,
     reason: req.reason ?? (req.by === 'system' ? 'closed by the system' : `closed by the ${req.by}`),
     repUserId: repUser?.userId ?? null,
+    rep: repUser ?? undefined,
     originSocket: req.originSocket,
     redirectId: redirectId ?? undefined,
   });

@@ -212,6 +212,30 @@ describe('ordering and delivery edges', () => {
     assert.deepEqual(c.ofType('error'), []);
   });
 
+  it('a customer whose assignment was never announced (its publisher died) hears it before closed', async () => {
+    const s = await start();
+    const rep = await registerRep(s.url, 0);
+    const cust = await registerCustomer(s.url);
+    const conv = await openConversation(s.url, cust);
+    const c = connect(s.wsUrl, chatPath(conv), { token: cust.access });
+    await c.waitType('queued');
+    // The instance that commits the assignment dies before its publish: the event is simply never sent.
+    s.bus.on('publish', async (real, event) => (event.kind === 'assigned' ? undefined : real(event)));
+    await http(s.url, 'PATCH', '/api/reps/me/', { token: rep.access, body: { max_capacity: 1 } });
+    await until(async () => (await s.real.getConversation(conv))?.status === 'assigned', 'the assignment to commit');
+    s.bus.off('publish');
+    assert.deepEqual(await c.settle(0), [c.frames[0]], 'nothing announced the assignment');
+    const r = connect(s.wsUrl, chatPath(conv), { token: rep.access });
+    await r.opened;
+    r.send({ type: 'close' });
+    await c.waitClose();
+    const types = c.frames.map((f) => f.type).filter((t) => t !== 'pong');
+    assert.deepEqual(types, ['queued', 'assigned', 'closed']);
+    const assigned = c.ofType('assigned')[0];
+    assert.deepEqual(assigned.rep, { id: rep.id, username: rep.username, first_name: 'Rep' });
+    assert.equal(assigned.conversation, conv);
+  });
+
   it('closed does not overtake a pending gap fill', async () => {
     const s = await start();
     const rep = await registerRep(s.url, 1);

@@ -105,6 +105,9 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       // A customer whose instance died before its assigned frame, and whose chat was served and closed
       // before it got back, learns the outcome from the 4409 of its reconnect: no assigned frame is owed.
       const closedWhileAway = new Set<string>();
+      // Every socket each customer had, with where it went: a failed wait below prints the untold ones.
+      const history = new Map<string, Array<{ url: string; s: TestSocket }>>();
+      sockets.forEach((s, i) => history.set(convs[i], [{ url: homes[i].wsUrl, s }]));
       const watch = (i: number, s: TestSocket, reconnect = false) => {
         s.waitType('assigned', 200_000).then(
           () => servedFrames.set(convs[i], (servedFrames.get(convs[i]) ?? 0) + 1),
@@ -113,7 +116,9 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
         s.closedPromise.then((code) => {
           if (reconnect && code === 4409 && !s.ofType('assigned').length) closedWhileAway.add(convs[i]);
           if (code !== 1000 && code !== 4409 && live().length > 0 && !s.ofType('assigned').length) {
-            const again = connect(pick().wsUrl, chatPath(convs[i]), { token: customers[i].access });
+            const url = pick().wsUrl;
+            const again = connect(url, chatPath(convs[i]), { token: customers[i].access });
+            history.get(convs[i])!.push({ url, s: again });
             sockets[i] = again;
             watch(i, again, true);
           }
@@ -163,7 +168,15 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
       const loads = await client.query('select load from rep_profiles');
       for (const r of loads.rows) assert.equal(r.load, 0, 'all 30 slots free');
       const told = () => convs.filter((c) => servedFrames.has(c) || closedWhileAway.has(c)).length;
-      await eventually(() => told() === 200, { timeoutMs: 10_000, what: 'an assigned frame (or, back after the close, a 4409) for each of the 200 customers' });
+      await eventually(() => told() === 200, { timeoutMs: 10_000, what: 'an assigned frame (or, back after the close, a 4409) for each of the 200 customers' }).catch(async (e: unknown) => {
+        const killedUrl = instances[0].wsUrl;
+        for (const conv of convs.filter((c) => !servedFrames.has(c) && !closedWhileAway.has(c))) {
+          const ev = await client.query('select kind, rep_id, at from conversation_events where conversation_id = $1 order by id', [conv]);
+          const tried = history.get(conv)!.map((h) => ({ killed: h.url === killedUrl, code: h.s.closeCode, frames: h.s.frames.map((f) => f.type) }));
+          console.error('untold', conv, JSON.stringify(tried), JSON.stringify(ev.rows));
+        }
+        throw e;
+      });
       assert.equal(told(), 200);
       for (const [conv, n] of servedFrames) assert.equal(n, 1, `one assigned frame for ${conv}`);
     } finally {
