@@ -1,7 +1,7 @@
 // Scaled-out mode (REDIS_URL set): PostgreSQL is the shared truth, Redis routes (Lua) and fans out (pub/sub),
 // and any number of stateless instances run behind a load balancer.
 import { Cluster, Redis } from 'ioredis';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import { buildApp } from './app.ts';
 import { openPostgres } from './store/open.ts';
@@ -11,6 +11,7 @@ import { RedisRouter } from './routing/redis/redis-router.ts';
 import { RedisPresence } from './realtime/redis-presence.ts';
 import { reportListening } from './report-listening.ts';
 import { RedisLimits } from './limits/redis/redis-limits.ts';
+import { PeerWatch } from './bus/peer-watch.ts';
 
 export interface ScaledOutHandle {
   drain(): Promise<void>;
@@ -53,7 +54,7 @@ export async function startScaledOut(
   const router = new RedisRouter(redis, { prefix: config.redisPrefix, hashTag: 'sb', snapshot: () => store.routingSnapshot() });
   const reconcileLock = `${config.redisPrefix}:{sb}:reconcile-lock`;
   const jwtSecret = config.jwtSecret ?? (await sharedSetting(store.db, 'jwt_secret', () => randomBytes(48).toString('base64url')));
-  const { app, gateway, reconciler } = await buildApp({
+  const { app, services, gateway, reconciler } = await buildApp({
     config,
     store,
     router,
@@ -72,6 +73,15 @@ export async function startScaledOut(
       },
     },
   });
+  // A peer killed between a commit and its publish lost that event: every instance catches up from the store.
+  const peers = new PeerWatch(redis, `${config.redisPrefix}:{sb}:instances`, randomUUID(), {
+    onGone: (ids) => {
+      app.log.warn({ instances: ids }, 'an instance stopped without draining: every instance catches up from the store');
+      void services.ctx.publish({ kind: 'resync' });
+    },
+    onError: (err) => app.log.warn({ err }, 'the instance stamp failed'),
+  });
+  await peers.start();
   await app.listen({ port: config.port, host: config.host });
   reportListening(app.server.address());
   return {
@@ -79,6 +89,7 @@ export async function startScaledOut(
       reconciler?.stop();
       await gateway.drain();
       await app.close();
+      await peers.stop();
       await router.close();
       await bus.close();
       await store.close();

@@ -24,7 +24,7 @@ export class CatchUp {
    * a customer learns an assignment or its place in the queue.
    */
   async run(): Promise<void> {
-    this.log.warn('the fan-out reconnected: catching up from the store');
+    this.log.warn('events may have been lost (the fan-out reconnected, a publish failed, or an instance died): catching up from the store');
     for (const id of this.registry.conversationIds()) {
       for (const sock of this.registry.conversation(id)) {
         if (sock.closed) continue;

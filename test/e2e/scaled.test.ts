@@ -11,6 +11,7 @@ import { eventually } from '../helpers/wait.ts';
 import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep, type Account, type TestSocket } from '../helpers/client.ts';
 import { raceCloseAndTransfer } from '../helpers/races.ts';
 import { tabsOpenMidStream } from '../helpers/mid-stream.ts';
+import { openPostgres } from '../../src/store/open.ts';
 
 const SECRET = 'scaled-test-secret-long-enough-for-hs256-xx';
 /** How far past a "within 1 s after the grace period" promise a check still accepts the action (real processes). */
@@ -358,6 +359,44 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
     const { closed, transferred } = await raceCloseAndTransfer({ http: [a.url, b.url], ws: a.wsUrl }, holder, other, 16);
     assert.equal(closed + transferred, 16);
     assert.ok(closed >= 1 && transferred >= 1, `both outcomes happened, so the requests raced (closed ${closed}, transferred ${transferred})`);
+  });
+
+  it('catches up what an instance committed and never published when it is killed: the customer and the rep\'s console hear the assignment', { skip: skip || false, timeout: 60_000 }, async () => {
+    // Only this test's rep takes chats.
+    for (const r of allReps) assert.equal((await http(live()[0].url, 'PATCH', '/api/reps/me/', { token: r.access, body: { status: 'offline' } })).status, 200);
+    const victim = await startInstance(env);
+    instances.push(victim);
+    const [a, b] = live().filter((i) => i !== victim);
+    const rep = await registerRep(a.url, 0);
+    allReps.push(rep);
+    const agent = connect(b.wsUrl, '/ws/agent/', { token: rep.access });
+    await agent.waitType('queue');
+    const cust = await registerCustomer(a.url);
+    const conv = await openConversation(a.url, cust);
+    const c = connect(a.wsUrl, chatPath(conv), { token: cust.access });
+    await c.waitType('queued');
+    // What the victim did before it died: it committed the assignment (the store's own transaction, R1) and
+    // never published it.
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const store = await openPostgres({ url: db.url, poolSize: 1 });
+    try {
+      await pool.query('update rep_profiles set max_capacity = 1 where id = $1', [rep.id]);
+      const result = await store.assign(conv, rep.id, Date.now());
+      assert.ok(result.ok, 'the assignment committed');
+    } finally {
+      await store.close();
+      await pool.end();
+    }
+    assert.deepEqual((await c.settle(0)).map((f) => f.type), ['queued'], 'nothing announced the assignment');
+    assert.deepEqual((await agent.settle(0)).filter((f) => f.type === 'assigned'), []);
+    victim.kill('SIGKILL');
+    await victim.exited;
+    const told = await c.waitType('assigned', 15_000);
+    assert.equal(told.rep.id, rep.id);
+    const console = await agent.waitFor((f) => f.type === 'assigned' && f.conversation === conv, 15_000);
+    assert.equal(console.customer.id, cust.id);
+    assert.equal((await http(b.url, 'POST', `/api/conversations/${conv}/close/`, { token: rep.access })).status, 200);
+    for (const sck of [c, agent]) sck.close();
   });
 
   it('shares presence: a rep whose only instance is killed goes offline after the grace, one with another socket does not', { skip: skip || false, timeout: 60_000 }, async () => {
