@@ -188,7 +188,11 @@ async function storedCount(d: Deployment, conversations: string[]): Promise<numb
   }
 }
 
+/** Monotonic µs, the clock of V8's CPU profiles: `profile-top.ts --window` reads one phase of a profiled run. */
+const monoUs = () => process.hrtime.bigint() / 1000n;
+
 async function churn(d: Deployment): Promise<{ rate: number; closeP99: number; closeErrors: number }> {
+  const connectFromUs = monoUs();
   const customers = d.seeded.customers.slice(CONVERSATIONS);
   const reps = d.seeded.reps.slice(RELAY_REPS);
   const agents: WebSocket[] = await Promise.all(reps.map(async (r) => (await openWithFrame(`${d.nginx.wsUrl}/ws/agent/`, r.access, (f) => f.type === 'queue')).ws));
@@ -217,12 +221,14 @@ async function churn(d: Deployment): Promise<{ rate: number; closeP99: number; c
       );
     };
   }
+  const drainFromUs = monoUs();
   const t0 = performance.now();
   await Promise.all(reps.map((r) => http(d.nginx.url, 'PATCH', '/api/reps/me/', { token: r.access, body: { max_capacity: CHURN_CAPACITY }, agent: pools.get(r.profileId)!.agent })));
   const all = await until(() => clients.every((c) => c.assignedAt !== undefined), 90_000);
   if (!all) throw new Error(`${d.label} churn: only ${clients.filter((c) => c.assignedAt !== undefined).length}/${clients.length} assigned within 90 s`);
   const last = Math.max(...clients.map((c) => c.assignedAt!));
   await Promise.all(closing);
+  log(NAME, `${d.label} churn windows (profile-top --window): connects ${connectFromUs},${drainFromUs}; drain ${drainFromUs},${monoUs()}`);
   for (const p of pools.values()) p.agent.destroy();
   await closeAll([...clients.map((c) => c.ws), ...agents]);
   return { rate: (clients.length / (last - t0)) * 1000, closeP99: summarize(closeMs).p99, closeErrors };

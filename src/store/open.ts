@@ -3,6 +3,7 @@ import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import { FairSqliteDialect } from './sqlite-dialect.ts';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
+import { NamedStatementClient } from './pg-named-statements.ts';
 import { makePrivateDir, makePrivateFile } from './private-files.ts';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -83,6 +84,7 @@ export function pgPool(url: string, max = 10): pg.Pool {
   return new pg.Pool({
     connectionString: url,
     max,
+    Client: NamedStatementClient,
     // bigint columns hold millisecond times and ids: well inside Number's safe range.
     types: {
       getTypeParser: ((oid: number, format?: any) =>
