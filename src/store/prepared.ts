@@ -4,6 +4,7 @@
 // SQLite running it (bench/README.md, "Close churn"); the SQL and the way it runs are the same.
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 import type { Database } from './schema.ts';
+import { nameOnServer } from './pg-named-statements.ts';
 
 /** Stands for the i-th argument while the query is built; found again among the compiled parameters. */
 class Slot {
@@ -26,6 +27,8 @@ export function prepare<A extends unknown[], O>(root: Kysely<Database>, build: (
   const compile = () => {
     const slots = Array.from({ length: arity }, (_, i) => new Slot(i));
     const query = build(root, ...(slots as unknown as A)).compile();
+    // PostgreSQL: parsed once per connection, with a generic plan (each of these is a lookup by key).
+    nameOnServer(query.sql);
     const params: Param[] = query.parameters.map((p) => (p instanceof Slot ? { slot: p.index } : { value: p }));
     for (let i = 0; i < arity; i++) {
       if (!params.some((p) => 'slot' in p && p.slot === i)) throw new Error(`prepared query: argument ${i} is not a parameter of ${query.sql}`);

@@ -1,4 +1,4 @@
-// The PostgreSQL pool's client names each parameterized statement: a connection prepares it once and reuses
+// The PostgreSQL pool's client names the store's prepared queries: a connection prepares each once and reuses
 // it; a statement prepared before a migration changed its table's columns fails once (0A000) on that
 // connection, and runs from then on.
 import { after, before, describe, it } from 'node:test';
@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
 import { openPostgres, pgPool } from '../../src/store/open.ts';
+import { nameOnServer } from '../../src/store/pg-named-statements.ts';
 import type { SqlStore } from '../../src/store/sql-store.ts';
 
 const skip = await requirePostgres();
@@ -25,7 +26,7 @@ describe('PostgreSQL named statements', { skip: skip || undefined }, () => {
     await db?.drop();
   });
 
-  it('prepares a store query once per connection and runs it from there', async () => {
+  it('prepares a store query once per connection and runs it from there; leaves other queries unnamed', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     for (let i = 0; i < 12; i++) assert.equal(await store.getConversation(missing), undefined);
     const { rows } = await sql<{ name: string; statement: string; runs: number }>`
@@ -34,6 +35,10 @@ describe('PostgreSQL named statements', { skip: skip || undefined }, () => {
     assert.equal(reads.length, 1, `one prepared conversation read: ${JSON.stringify(rows)}`);
     assert.match(reads[0].name, /^sb_/);
     assert.ok(reads[0].runs >= 12, `run from the prepared statement each time (${reads[0].runs})`);
+    // A query the store did not prepare (its plan may depend on the value) is planned at each run.
+    assert.deepEqual(await store.queuedOf(1), []);
+    const after = await sql<{ statement: string }>`select statement from pg_prepared_statements`.execute(store.db);
+    assert.deepEqual(after.rows.map((r) => r.statement).sort(), rows.map((r) => r.statement).sort());
   });
 
   it('a statement prepared before a migration changed its columns fails once on its connection, then runs', async () => {
@@ -41,7 +46,9 @@ describe('PostgreSQL named statements', { skip: skip || undefined }, () => {
     try {
       await pool.query('create table scratch (id int primary key)');
       await pool.query('insert into scratch values (1)');
-      const read = () => pool.query('select * from scratch where id = $1', [1]);
+      const text = 'select * from scratch where id = $1';
+      nameOnServer(text);
+      const read = () => pool.query(text, [1]);
       for (let i = 0; i < 3; i++) assert.deepEqual((await read()).rows, [{ id: 1 }]);
       await pool.query('alter table scratch add column extra int default 7');
       await assert.rejects(read(), (err: { code?: string }) => err.code === '0A000');
