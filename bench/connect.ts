@@ -129,15 +129,17 @@ export async function run(): Promise<BenchResult> {
     });
     await closeAll(warm.map((c) => c.ws));
     const before = await server.probe();
+    const fromUs = process.hrtime.bigint() / 1000n;
     const ours = await burst(
       server,
       seeded.customers.slice(WARMUP).map((c) => ({ path: chatPath(c.conversationId), token: c.access, conversationId: c.conversationId })),
     );
+    const toUs = process.hrtime.bigint() / 1000n;
     const after = await server.probe();
     const cpuS = (after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs) / 1e6;
     log(
       NAME,
-      `switchboard: ${ours.answered}/${CUSTOMERS} answered (${ours.assigned} assigned, ${ours.queued} queued), median ${ours.firstFrame.median.toFixed(0)} ms, p99 ${ours.firstFrame.p99.toFixed(0)} ms, max ${ours.allMs.toFixed(0)} ms; server CPU ${cpuS.toFixed(1)} s`,
+      `switchboard: ${ours.answered}/${CUSTOMERS} answered (${ours.assigned} assigned, ${ours.queued} queued), median ${ours.firstFrame.median.toFixed(0)} ms, p99 ${ours.firstFrame.p99.toFixed(0)} ms, max ${ours.allMs.toFixed(0)} ms; server CPU ${cpuS.toFixed(1)} s (profile-top --window ${fromUs},${toUs})`,
     );
     const all = ours.answered === CUSTOMERS;
     await server.stop();
