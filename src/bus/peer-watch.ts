@@ -33,6 +33,8 @@ export interface PeerWatchOptions {
 export class PeerWatch {
   private timer: NodeJS.Timeout | undefined;
   private beating = false;
+  /** While Redis is unreachable, its failure is reported once, not at every beat. */
+  private failing = false;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -56,9 +58,11 @@ export class PeerWatch {
     this.beating = true;
     try {
       const gone = await (this.redis as unknown as WithBeat).sbPeerBeat(this.key, this.id, this.opts.goneMs ?? PEER_GONE_MS);
+      this.failing = false;
       if (gone.length > 0) this.opts.onGone(gone);
     } catch (err) {
-      this.opts.onError(err);
+      if (!this.failing) this.opts.onError(err);
+      this.failing = true;
     } finally {
       this.beating = false;
     }

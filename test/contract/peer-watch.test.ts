@@ -50,4 +50,16 @@ describe('peer watch (Redis)', { skip: skip || false }, () => {
     const stamped = await clients[0].zrange(key, 0, -1);
     assert.deepEqual(stamped.sort(), ['a', 'b']);
   });
+
+  it('reports an unreachable Redis once, not at every beat', async () => {
+    const down = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    down.on('error', () => undefined);
+    clients.push(down);
+    const errors: unknown[] = [];
+    const w = new PeerWatch(down, key, 'lonely', { onGone: () => assert.fail('nothing to report'), onError: (err) => errors.push(err), beatMs: BEAT_MS, goneMs: GONE_MS });
+    await w.start();
+    await new Promise((resolve) => setTimeout(resolve, BEAT_MS * 10));
+    clearInterval((w as unknown as { timer: NodeJS.Timeout }).timer);
+    assert.equal(errors.length, 1);
+  });
 });
