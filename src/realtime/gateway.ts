@@ -19,6 +19,7 @@ import { QueueNotifier } from './queue-notifier.ts';
 import { SocketQuota } from './socket-quota.ts';
 import { Inbound } from './inbound.ts';
 import { enqueueConversation } from '../services/enqueue.ts';
+import { reenterAbandoned } from './reenter-abandoned.ts';
 import { repReturned } from '../services/reps.ts';
 import { markAccepted } from '../services/accept-timeout.ts';
 
@@ -79,7 +80,7 @@ export class Gateway {
     this.notifier = new QueueNotifier(this.registry, s.queueViewer, s.ctx.router, (err) => log.error({ err }, 'queue notifier failed'));
     this.quota = new SocketQuota(s.limits, s.config, log);
     this.delivery = new Delivery(s, this.registry, this.presence, this.notifier, {
-      reenter: (conversationId) => this.reenterAbandoned(conversationId),
+      reenter: (conversationId) => reenterAbandoned(s, this.registry, this.delivery, log, conversationId),
       resync: () => this.catchUp().catch((err) => log.error({ err }, 'catching up after a lost publish failed')),
     });
     this.catchUps = new CatchUp(s, this.registry, this.delivery, this.notifier, log, () => this.draining);
@@ -388,32 +389,6 @@ export class Gateway {
     }
     if (sock.kind === 'chat' && sock.waiting && sock.conversationId && this.registry.customerSocketsOpen(sock.conversationId, sock.userId) === 0) {
       this.presence.customerLeft(sock.conversationId);
-    }
-  }
-
-  /**
-   * An abandon committed while a customer socket of the conversation was open here after all (it came back
-   * as the grace period ended): the conversation goes back to the tail of the queue, and the socket hears
-   * `queued` with its new place.
-   */
-  private async reenterAbandoned(conversationId: string): Promise<void> {
-    const customers = () => [...this.registry.conversation(conversationId)].filter((x) => x.identity?.customer && !x.closed);
-    if (customers().length === 0) return;
-    try {
-      const out = await enqueueConversation(this.s.ctx, conversationId, { estimate: (p) => this.s.queueViewer.estimateFor(p) });
-      if (out.conversation.status !== 'queued') return;
-      // Enqueued here or by another instance's socket: either way this one's sockets learn their place.
-      await this.s.ctx.lock.run(async () => {
-        const position = await this.s.ctx.router.position(conversationId);
-        if (position === 0) return;
-        const estimate = await this.s.queueViewer.estimateFor(position);
-        for (const sock of customers()) {
-          sock.assignedRepId = undefined;
-          this.delivery.markWaiting(sock, position, estimate, out.conversation.version);
-        }
-      });
-    } catch (err) {
-      this.log.error({ err, conversationId }, 'putting an abandoned conversation with an open socket back in the queue failed');
     }
   }
 
