@@ -1,45 +1,27 @@
-// Events lost between a commit and the sockets it concerns, caught up from the store, across 3 real instances on
+// Events lost between a commit and the sockets it concerns, caught up from the store, across real instances on
 // one PostgreSQL and a throwaway Redis: the fan-out cut off (messages in order then the close; a transfer), and an
 // instance killed between a commit and its publish (its peers notice its stamp go stale and catch up).
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
-import { requireRedisServer, startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import { printInstanceTails, startInstance, type Instance } from '../helpers/processes.ts';
+import { scaledSkip, startScaledPair, type ScaledPair } from '../helpers/scaled-pair.ts';
 import { eventually } from '../helpers/wait.ts';
 import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep, type Account } from '../helpers/client.ts';
 import { openPostgres } from '../../src/store/open.ts';
 
-const SECRET = 'scaled-catch-up-secret-long-enough-for-hs256';
-
 describe('scaled out: catching up lost events from the store', async () => {
-  const skip = (await requirePostgres()) || (await requireRedisServer());
-  let redis: ThrowawayRedis;
-  let db: TempDatabase;
-  let instances: Instance[] = [];
-  let env: Record<string, string>;
+  const skip = await scaledSkip();
+  let pair: ScaledPair;
+  /** Instances a case started beside the pair. */
+  const extra: Instance[] = [];
   /** Every rep the tests register, so that a later test can take them out of routing. */
   const allReps: Account[] = [];
 
   before(async () => {
-    if (skip) return;
-    redis = await startRedis();
-    db = await createTempDatabase('sbcatchup');
-    env = {
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: 'sbt',
-      JWT_SECRET: SECRET,
-      REP_GRACE_MS: '60000',
-      CUSTOMER_GRACE_MS: '60000',
-      RATE_REGISTER_PER_MIN: '100000',
-      RATE_TOKEN_PER_MIN: '100000',
-    };
-    instances = await Promise.all([startInstance(env), startInstance(env)]);
+    if (!skip) pair = await startScaledPair('catchup', { REP_GRACE_MS: '60000', CUSTOMER_GRACE_MS: '60000' });
   });
 
-  // A failed case shows what the instances said (warnings and errors), so that a failure seen once in CI
-  // can be understood without a rerun.
   let failed = false;
   afterEach((t) => {
     if ('passed' in t && !t.passed) failed = true;
@@ -47,34 +29,27 @@ describe('scaled out: catching up lost events from the store', async () => {
 
   after(async () => {
     if (skip) return;
-    for (const i of instances) {
-      const tail = i.output.join('').split('\n').filter((l) => l.trim() && !l.includes('"level":30')).slice(-25).join('\n');
-      if (failed || process.env.SCALED_DEBUG || (i.proc.exitCode !== null && i.proc.exitCode !== 0)) {
-        console.error(`instance ${i.port} exit=${i.proc.exitCode} signal=${i.proc.signalCode}:\n${tail}`);
-      }
-    }
-    for (const i of instances) i.kill('SIGKILL');
-    await Promise.all(instances.map((i) => i.exited));
-    await redis.stop();
-    await db.drop();
+    printInstanceTails([pair.a, pair.b, ...extra], failed);
+    for (const i of extra) i.kill('SIGKILL');
+    await Promise.all(extra.map((i) => i.exited));
+    await pair.stop();
   });
 
-  const live = () => instances.filter((i) => i.proc.exitCode === null && i.proc.signalCode === null);
-
-  const subscriberCount = async () => ((await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').filter(Boolean).length;
+  const live = () => [pair.a, pair.b, ...extra].filter((i) => i.proc.exitCode === null && i.proc.signalCode === null);
+  const subscriberCount = async () => ((await pair.redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').filter(Boolean).length;
 
   /** Every instance's subscriber loses its connection and cannot come back until the returned function runs. */
   const cutEveryInstanceOffTheFanOut = async (): Promise<() => Promise<void>> => {
-    const [, before] = (await redis.client.config('GET', 'maxclients')) as [string, string];
-    const clients = ((await redis.client.call('CLIENT', 'LIST')) as string).trim().split('\n').length;
-    const subscribers = ((await redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').length;
-    await redis.client.config('SET', 'maxclients', String(clients - subscribers));
-    await redis.client.client('KILL', 'TYPE', 'pubsub');
+    const [, before] = (await pair.redis.client.config('GET', 'maxclients')) as [string, string];
+    const clients = ((await pair.redis.client.call('CLIENT', 'LIST')) as string).trim().split('\n').length;
+    const subscribers = ((await pair.redis.client.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string).trim().split('\n').length;
+    await pair.redis.client.config('SET', 'maxclients', String(clients - subscribers));
+    await pair.redis.client.client('KILL', 'TYPE', 'pubsub');
     await eventually(async () => (await subscriberCount()) === 0, { what: 'every subscriber cut off' });
     return async () => {
       // Proof that nothing could have crossed the fan-out meanwhile: no subscriber was connected.
       assert.equal(await subscriberCount(), 0, 'no instance got back onto the fan-out during the gap');
-      await redis.client.config('SET', 'maxclients', before);
+      await pair.redis.client.config('SET', 'maxclients', before);
     };
   };
 
@@ -147,8 +122,8 @@ describe('scaled out: catching up lost events from the store', async () => {
   it('catches up what an instance committed and never published when it is killed: the customer and the rep\'s console hear the assignment', { skip: skip || false, timeout: 60_000 }, async () => {
     // Only this test's rep takes chats.
     for (const r of allReps) assert.equal((await http(live()[0].url, 'PATCH', '/api/reps/me/', { token: r.access, body: { status: 'offline' } })).status, 200);
-    const victim = await startInstance(env);
-    instances.push(victim);
+    const victim = await startInstance(pair.env);
+    extra.push(victim);
     const [a, b] = live().filter((i) => i !== victim);
     const rep = await registerRep(a.url, 0);
     allReps.push(rep);
@@ -160,8 +135,8 @@ describe('scaled out: catching up lost events from the store', async () => {
     await c.waitType('queued');
     // What the victim did before it died: it committed the assignment (the store's own transaction, R1) and
     // never published it.
-    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-    const store = await openPostgres({ url: db.url, poolSize: 1 });
+    const pool = new pg.Pool({ connectionString: pair.db.url, max: 1 });
+    const store = await openPostgres({ url: pair.db.url, poolSize: 1 });
     try {
       await pool.query('update rep_profiles set max_capacity = 1 where id = $1', [rep.id]);
       const result = await store.assign(conv, rep.id, Date.now());

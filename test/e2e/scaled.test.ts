@@ -6,7 +6,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createTempDatabase, requirePostgres, type TempDatabase } from '../helpers/pg.ts';
-import { requireRedisServer, startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
+import { printInstanceTails, requireRedisServer, startInstance, startRedis, type Instance, type ThrowawayRedis } from '../helpers/processes.ts';
 import { drainByClosing } from '../helpers/drain.ts';
 import { eventually } from '../helpers/wait.ts';
 import { chatPath, connect, http, openChat, openConversation, registerCustomer, registerRep, type Account, type TestSocket } from '../helpers/client.ts';
@@ -58,12 +58,7 @@ describe('scaled out: 3 instances, PostgreSQL + Redis', async () => {
 
   after(async () => {
     if (skip) return;
-    for (const i of instances) {
-      const tail = i.output.join('').split('\n').filter((l) => l.trim() && !l.includes('"level":30')).slice(-25).join('\n');
-      if (failed || process.env.SCALED_DEBUG || (i.proc.exitCode !== null && i.proc.exitCode !== 0)) {
-        console.error(`instance ${i.port} exit=${i.proc.exitCode} signal=${i.proc.signalCode}:\n${tail}`);
-      }
-    }
+    printInstanceTails(instances, failed);
     for (const i of instances) i.kill('SIGKILL');
     await Promise.all(instances.map((i) => i.exited));
     await redis.stop();

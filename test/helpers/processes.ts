@@ -199,3 +199,16 @@ export async function startInstance(env: Record<string, string>, timeoutMs = 60_
   await eventually(async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok, { timeoutMs: 10_000, intervalMs: 50, what: `instance on ${port} /healthz` });
   return { port, url, wsUrl: `ws://127.0.0.1:${port}`, proc, output, exited, kill: (signal = 'SIGTERM') => proc.kill(signal) };
 }
+
+/**
+ * Prints what each instance said (warnings and errors, its last 25 lines) when `failed`, under SCALED_DEBUG, or
+ * when it exited with an error: a failure seen once in CI can be understood without a rerun.
+ */
+export function printInstanceTails(instances: Instance[], failed: boolean): void {
+  for (const i of instances) {
+    const tail = i.output.join('').split('\n').filter((l) => l.trim() && !l.includes('"level":30')).slice(-25).join('\n');
+    if (failed || process.env.SCALED_DEBUG || (i.proc.exitCode !== null && i.proc.exitCode !== 0)) {
+      console.error(`instance ${i.port} exit=${i.proc.exitCode} signal=${i.proc.signalCode}:\n${tail}`);
+    }
+  }
+}

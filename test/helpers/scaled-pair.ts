@@ -8,6 +8,8 @@ export interface ScaledPair {
   db: TempDatabase;
   a: Instance;
   b: Instance;
+  /** The environment both instances run with: a case starts more instances of the same service with it. */
+  env: Record<string, string>;
   /** SIGKILLs both instances (a case may have stopped one already), stops Redis, drops the database. */
   stop(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function startScaledPair(tag: string, env: Record<string, string> =
     db,
     a,
     b,
+    env: full,
     async stop() {
       for (const i of [a, b]) i.kill('SIGKILL');
       await Promise.all([a.exited, b.exited]);
