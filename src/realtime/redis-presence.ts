@@ -5,7 +5,7 @@
 // CUSTOMER_GRACE_MS abandons. A killed instance simply stops refreshing, so its users expire too.
 // Both outcomes are conditional updates in the store, so two instances sweeping at once is harmless.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Cluster, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { ServiceContext } from '../services/context.ts';
 import { RedisLastSeen } from './last-seen.ts';
 import { InFlight, presenceIntervals, SweepTimer, type PresenceOptions, type PresenceTracker } from './presence.ts';
@@ -63,19 +63,15 @@ export class RedisPresence implements PresenceTracker {
     this.timer.start(sweepMs);
   }
 
+  /**
+   * Every member this instance holds, restamped: one ZADD per REFRESH_CHUNK members rather than one per member
+   * (an instance holding thousands of waiting customers sent thousands of commands a second).
+   */
   private refresh(): void {
     if (this.stopped) return;
     const now = Date.now();
     const pipe = this.redis.pipeline();
-    let n = 0;
-    for (const repId of this.opts.localReps()) {
-      pipe.zadd(this.reps.key, 'GT', now, String(repId));
-      n++;
-    }
-    for (const convId of this.opts.localCustomerConversations()) {
-      pipe.zadd(this.convs.key, 'GT', now, convId);
-      n++;
-    }
+    const n = restamp(pipe, this.reps.key, now, Array.from(this.opts.localReps(), String)) + restamp(pipe, this.convs.key, now, this.opts.localCustomerConversations());
     if (n > 0) pipe.exec().catch((err) => this.log.warn({ err }, 'presence refresh failed'));
   }
 
@@ -93,4 +89,24 @@ export class RedisPresence implements PresenceTracker {
     clearInterval(this.refreshTimer);
     this.timer.stop();
   }
+}
+
+/** Members per ZADD of a refresh: large enough to cost one command per chunk, small enough not to stall Redis. */
+export const REFRESH_CHUNK = 500;
+
+/** Queues ZADD GT of `members` at `at`, REFRESH_CHUNK at a time; returns the number of commands queued. */
+export function restamp(pipe: ChainableCommander, key: string, at: number, members: Iterable<string>): number {
+  let commands = 0;
+  let args: Array<string | number> = [];
+  const flush = () => {
+    pipe.zadd(key, 'GT', ...args);
+    commands++;
+    args = [];
+  };
+  for (const m of members) {
+    args.push(at, m);
+    if (args.length === REFRESH_CHUNK * 2) flush();
+  }
+  if (args.length > 0) flush();
+  return commands;
 }
