@@ -22,6 +22,13 @@ class Rollback extends Error {
 const CLOSABLE: ConversationStatus[] = statesAllowing('close');
 const CLOSE_ATTEMPTS = 5;
 
+/** An event a transition will write once it is decided. */
+interface PendingEvent {
+  conversationId: string;
+  kind: string;
+  repId: number | null;
+}
+
 export class SqlStore extends SqlConversationStore implements Store {
   readonly reporting = new SqlReporting(this.db);
   readonly retention = new SqlRetention(this.db);
@@ -104,15 +111,29 @@ export class SqlStore extends SqlConversationStore implements Store {
     await this.q.holdInsert(trx, conversationId, repId, now);
   }
 
-  /** The conditional assignment's statements; throws Rollback when the store refuses it. */
-  private async assignIn(trx: Transaction<Database>, conversationId: string, repId: number, now: number) {
+  /**
+   * The conditional assignment's statements; throws Rollback when the store refuses it. With `events`, its event
+   * is left there for the caller to write with others (only once nothing can refuse it any more).
+   */
+  private async assignIn(trx: Transaction<Database>, conversationId: string, repId: number, now: number, events?: PendingEvent[]) {
     const conv = (await this.q.assignUpdate(trx, conversationId, repId, now)).rows[0];
     if (!conv) throw new Rollback('conversation');
     const rep = await this.takeSlot(trx, repId, now);
     if (!rep) throw new Rollback('rep');
     await this.hold(trx, conversationId, repId, now);
-    await this.event(trx, conversationId, 'assigned', repId, now);
+    if (events) events.push({ conversationId, kind: 'assigned', repId });
+    else await this.event(trx, conversationId, 'assigned', repId, now);
     return { ok: true as const, conversation: toConversation(conv), rep: toRep(rep) };
+  }
+
+  /** A transition's events, in order: a close with one assignment (the usual case) writes both at once. */
+  private async events(trx: Transaction<Database>, events: PendingEvent[], at: number) {
+    if (events.length === 2) {
+      const [a, b] = events;
+      await this.q.eventInsertPair(trx, a.conversationId, a.kind, a.repId, b.conversationId, b.kind, b.repId, at);
+      return;
+    }
+    for (const e of events) await this.event(trx, e.conversationId, e.kind, e.repId, at);
   }
 
   async assign(conversationId: string, repId: number, now: number): Promise<AssignResult> {
@@ -217,13 +238,14 @@ export class SqlStore extends SqlConversationStore implements Store {
     const closed = (await this.q.closeUpdate(trx, conversationId, now, by, before.version, before.status)).rows[0];
     if (!closed) return 'retry';
     if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
-    await this.event(trx, conversationId, 'closed', before.repId, now);
+    const events: PendingEvent[] = [{ conversationId, kind: 'closed', repId: before.repId }];
     const assigned: Array<{ proposal: P; result: AssignResult }> = [];
     for (const proposal of await next(before)) {
-      // Each assignment is the same conditional update as assign(); a refused one undoes only itself.
+      // Each assignment is the same conditional update as assign(); a refused one undoes only itself (and
+      // leaves no event: an assignment adds its event only once nothing can refuse it).
       await sql`savepoint next_assignment`.execute(trx);
       try {
-        assigned.push({ proposal, result: await this.assignIn(trx, proposal.conversationId, proposal.repId, now) });
+        assigned.push({ proposal, result: await this.assignIn(trx, proposal.conversationId, proposal.repId, now, events) });
         await sql`release savepoint next_assignment`.execute(trx);
       } catch (err) {
         if (!(err instanceof Rollback)) throw err;
@@ -232,6 +254,7 @@ export class SqlStore extends SqlConversationStore implements Store {
         assigned.push({ proposal, result: { ok: false, reason: err.reason } });
       }
     }
+    await this.events(trx, events, now);
     return { before, assigned };
   }
 

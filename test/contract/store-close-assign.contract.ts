@@ -5,11 +5,20 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { NewUser, Store } from '../../src/store/port.ts';
 import type { Conversation } from '../../src/domain/types.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/store/schema.ts';
 
 const newUser = (): NewUser => {
   const username = `ca_${randomUUID().slice(0, 12)}`;
   return { username, email: `${username}@example.com`, firstName: 'First', lastName: 'Last', passwordHash: 'scrypt$stub' };
 };
+
+/** The assigned and closed events stored for these conversations, in the order written (both adapters are SqlStores). */
+async function storedEvents(s: Store, ids: string[]): Promise<string[]> {
+  const db = (s as unknown as { db: Kysely<Database> }).db;
+  const rows = await db.selectFrom('conversation_events').select(['conversation_id', 'kind', 'rep_id']).where('conversation_id', 'in', ids).where('kind', 'in', ['assigned', 'closed']).orderBy('id').execute();
+  return rows.map((r) => `${r.kind} ${ids.indexOf(r.conversation_id)} ${r.rep_id}`);
+}
 
 export function closeAndAssignCases(store: () => Store, tick: () => number): void {
   describe('closeAndAssign', () => {
@@ -54,6 +63,7 @@ export function closeAndAssignCases(store: () => Store, tick: () => number): voi
       assert.equal((await s.getRep(rep.id))?.load, 1);
       assert.equal(await s.hasHeld(next.id, rep.id), true);
       assert.deepEqual((await s.assignedTo(rep.id)).map((c) => c.id), [next.id]);
+      assert.deepEqual(await storedEvents(s, [held.id, next.id]), [`assigned 0 ${rep.id}`, `closed 0 ${rep.id}`, `assigned 1 ${rep.id}`]);
     });
 
     it('a refused proposal changes nothing, and the close and the other proposals still commit', async () => {
@@ -80,6 +90,8 @@ export function closeAndAssignCases(store: () => Store, tick: () => number): voi
       assert.equal((await s.getConversation(held.id))?.status, 'closed');
       assert.equal((await s.getConversation(next.id))?.repId, rep.id);
       assert.equal((await s.getRep(rep.id))?.load, 1);
+      // A refused assignment leaves no event behind; the close's and the one that committed are stored, in order.
+      assert.deepEqual(await storedEvents(s, [held.id, fresh.id, waiting.id, next.id]), [`assigned 0 ${rep.id}`, `closed 0 ${rep.id}`, `assigned 3 ${rep.id}`]);
     });
 
     it('refuses a close the store would refuse, without calling next or changing anything', async () => {
