@@ -100,15 +100,16 @@ export class ClientSocket {
    */
   send(frame: string): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (!this.corked) {
-      const tcp = (this.ws as unknown as { _socket?: Corkable })._socket;
-      if (tcp) {
-        tcp.cork();
-        this.corked = true;
-        process.nextTick(uncork, this, tcp);
-      }
+    const tcp = (this.ws as unknown as { _socket?: Corkable })._socket;
+    if (!this.corked && tcp) {
+      tcp.cork();
+      this.corked = true;
+      process.nextTick(uncork, this, tcp);
     }
     this.ws.send(frame);
+    if (this.ws.bufferedAmount <= MAX_BUFFERED) return;
+    // Bytes held back by the cork are this turn's, not the peer's backlog: hand them over before judging.
+    if (this.corked && tcp) uncork(this, tcp);
     if (this.ws.bufferedAmount > MAX_BUFFERED) this.close(1013, 'Client too slow');
   }
 

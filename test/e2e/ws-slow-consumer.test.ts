@@ -1,8 +1,9 @@
-// A socket whose unsent buffer passes 1 MiB is closed with 1013; the other participant carries on.
+// A socket whose unsent buffer passes 1 MiB is closed with 1013; the other participant carries on. A fast
+// reader is never cut for what one turn of the server sends it at once (frames leave a turn in one write).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../helpers/server.ts';
-import { openChat, registerRep } from '../helpers/client.ts';
+import { chatPath, connect, openChat, registerRep } from '../helpers/client.ts';
 
 describe('slow consumer', () => {
   it('closes a socket that stops reading once 1 MiB is waiting for it, with 1013', { timeout: 60_000 }, async () => {
@@ -28,6 +29,28 @@ describe('slow consumer', () => {
       c.send({ type: 'message', text: 'still fine' });
       await c.waitFor((f) => f.type === 'message' && f.message === 'still fine');
       c.close();
+    } finally {
+      await server.stop({ wipe: true });
+    }
+  });
+
+  it('does not cut a reader that keeps up when one turn sends it more than 1 MiB', { timeout: 60_000 }, async () => {
+    const tabs = 300;
+    const server = await startServer({ env: { MAX_SOCKETS_PER_USER: String(tabs + 10) } });
+    try {
+      const rep = await registerRep(server.url, 1);
+      const { cust, conv, c, r } = await openChat(server, rep);
+      const open = Array.from({ length: tabs }, () => connect(server.wsUrl, chatPath(conv), { token: cust.access }));
+      await Promise.all(open.map((t) => t.settle()));
+      // Every tab at once: the messages share a commit, so each socket is sent them all in one turn (~1.2 MB).
+      const text = 'y'.repeat(4000);
+      for (const t of open) t.send({ type: 'message', text });
+      await r.waitFor((f) => f.type === 'message' && f.seq === tabs, 30_000);
+      for (const t of [c, r, ...open]) {
+        await t.waitFor((f) => f.type === 'message' && f.seq === tabs, 30_000);
+        assert.equal(t.closeCode, undefined, 'still open');
+      }
+      for (const t of [c, r, ...open]) t.close();
     } finally {
       await server.stop({ wipe: true });
     }
