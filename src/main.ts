@@ -1,5 +1,5 @@
 // Process entry: config -> store, routing, fan-out -> app -> listen. SIGTERM and SIGINT drain.
-import { loadConfig, resolveJwtSecret, ConfigError, type Config } from './config.ts';
+import { loadConfig, resolveJwtSecret, ConfigError, LISTEN_BACKLOG, type Config } from './config.ts';
 import { buildApp } from './app.ts';
 import { openPostgres, openSqlite } from './store/open.ts';
 import { lockDataDir, InstanceLockError } from './store/data-dir-lock.ts';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         (config.databaseUrl ? await sharedSetting((store as SqlStore).db, 'jwt_secret', () => randomBytes(48).toString('base64url')) : resolveJwtSecret(config)),
       logger: loggerOptions(config),
     });
-    await app.listen({ port: config.port, host: config.host });
+    await app.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
     reportListening(app.server.address());
     onSignals(async () => {
       await gateway.drain();

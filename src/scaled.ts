@@ -2,7 +2,7 @@
 // and any number of stateless instances run behind a load balancer.
 import { Cluster, Redis } from 'ioredis';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Config } from './config.ts';
+import { LISTEN_BACKLOG, type Config } from './config.ts';
 import { buildApp } from './app.ts';
 import { openPostgres } from './store/open.ts';
 import { sharedSetting } from './store/settings.ts';
@@ -82,7 +82,7 @@ export async function startScaledOut(
     onError: (err) => app.log.warn({ err }, 'the instance stamp failed'),
   });
   await peers.start();
-  await app.listen({ port: config.port, host: config.host });
+  await app.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG });
   reportListening(app.server.address());
   return {
     async drain() {

@@ -53,7 +53,8 @@ wss.on('connection', (ws, req) => {
   });
 });
 
-http.listen(port, '127.0.0.1');
+// The same accept backlog as the server under test (LISTEN_BACKLOG in src/config.ts): neither drops a storm's SYNs.
+http.listen(port, '127.0.0.1', 4096);
 process.on('SIGTERM', () => {
   for (const c of wss.clients) c.terminate();
   http.close(() => process.exit(0));

@@ -7,6 +7,8 @@ import { entryOf, slotOf, type ServiceContext } from './context.ts';
 const MAX_ROUNDS = 10_000;
 /** Failures in a row after which the rest is left to the reconciler (the store is likely down). */
 const MAX_FAILURES = 3;
+/** Assignments in one transaction at most (synchronous on SQLite: one transaction must not stall the loop long). */
+const MAX_BATCH = 100;
 
 type Done = Array<{ conversation: Conversation; repId: number }>;
 
@@ -24,6 +26,14 @@ export async function assignProposals(ctx: ServiceContext, first: Proposal[], de
   let rounds = 0;
   let failures = 0;
   while (work.length > 0 && rounds++ < MAX_ROUNDS) {
+    const together = failures === 0 ? undecidedHead(ctx, work, decided) : [];
+    if (together.length > 1) {
+      work.splice(0, together.length);
+      const { next, failed } = await commitTogether(ctx, together, done);
+      work.push(...next);
+      if (failed) failures++;
+      continue;
+    }
     const p = work[0];
     try {
       const next = await commitOne(ctx, p, done, decided?.get(p));
@@ -47,9 +57,56 @@ export async function assignProposals(ctx: ServiceContext, first: Proposal[], de
   return done;
 }
 
+/**
+ * SQLite: the proposals at the head of the work that no close decided commit in one transaction (one commit
+ * instead of one each: a connect storm's or a capacity raise's assignments), each still the store's conditional
+ * update, in order, and each announced only after that commit, in order. PostgreSQL: one each, as for closes
+ * (a batch would hold several reps' rows in an order another instance's batch could cross).
+ */
+function undecidedHead(ctx: ServiceContext, work: Proposal[], decided?: ReadonlyMap<Proposal, AssignResult>): Proposal[] {
+  if (ctx.store.dialect !== 'sqlite') return [];
+  let n = 0;
+  while (n < work.length && n < MAX_BATCH && !decided?.has(work[n])) n++;
+  return work.slice(0, n);
+}
+
+/**
+ * The batch's answers, each announced or handed back in order. A failed batch may have committed, all of it or
+ * nothing: each is settled from a fresh read, as a failed single one is. One that cannot be settled stays
+ * reserved in the router, where the reconciler finds it.
+ */
+async function commitTogether(ctx: ServiceContext, together: Proposal[], done: Done): Promise<{ next: Proposal[]; failed: boolean }> {
+  let results: AssignResult[] | undefined;
+  try {
+    results = await ctx.store.assignMany(together, ctx.now());
+  } catch (err) {
+    ctx.reportError(err, 'a batch of assignments failed; settling each from the store');
+  }
+  const next: Proposal[] = [];
+  for (const [k, p] of together.entries()) {
+    try {
+      next.push(...(results ? await answered(ctx, p, done, results[k]) : await settle(ctx, p, done)));
+      continue;
+    } catch (err) {
+      // Only handing a refused one back can fail after a commit (a committed one is only announced).
+      ctx.reportError(err, 'an assignment of a batch could not be settled; trying its fresh read');
+    }
+    try {
+      if (results) next.push(...(await settle(ctx, p, done)));
+    } catch (err) {
+      ctx.reportError(err, 'settling a failed assignment failed; the reconciler will');
+    }
+  }
+  return { next, failed: !results };
+}
+
 /** One proposal: commit, or hand it back with the store's view. Returns the router's next proposals. */
 async function commitOne(ctx: ServiceContext, p: Proposal, done: Done, decided?: AssignResult): Promise<Proposal[]> {
-  const result = decided ?? (await ctx.store.assign(p.conversationId, p.repId, ctx.now()));
+  return answered(ctx, p, done, decided ?? (await ctx.store.assign(p.conversationId, p.repId, ctx.now())));
+}
+
+/** The store's answer to one proposal: announced once committed, or handed back to the router. */
+async function answered(ctx: ServiceContext, p: Proposal, done: Done, result: AssignResult): Promise<Proposal[]> {
   if (result.ok) {
     done.push({ conversation: result.conversation, repId: p.repId });
     await announce(ctx, result.conversation, p.repId);

@@ -218,6 +218,13 @@ export interface Store {
   enqueueMany(conversationIds: readonly string[], now: number, places?: ReadonlyArray<AdmittedPlace | undefined>): Promise<Array<Conversation | undefined>>;
   assign(conversationId: string, repId: number, now: number): Promise<AssignResult>;
   /**
+   * assign() for several assignments in one transaction (one commit), in the order given: each is assign()'s
+   * conditional update, decided on its own and seeing the ones before it (a rep filled by an earlier one
+   * refuses a later one); a refused one changes nothing. Its answer is at its index. An error fails them all
+   * (nothing commits).
+   */
+  assignMany(assignments: ReadonlyArray<ProposedAssignment>, now: number): Promise<AssignResult[]>;
+  /**
    * assigned (to fromRepId) -> queued at its original queue_seq; the rep's load drops. With `unopenedSince`,
    * only while the rep has not opened it and it was assigned at or before that time (the accept timeout).
    */

@@ -239,23 +239,40 @@ export class SqlStore extends SqlConversationStore implements Store {
     if (!closed) return 'retry';
     if (before.status === 'assigned' && before.repId !== null) await this.freeSlot(trx, before.repId);
     const events: PendingEvent[] = [{ conversationId, kind: 'closed', repId: before.repId }];
-    const assigned: Array<{ proposal: P; result: AssignResult }> = [];
-    for (const proposal of await next(before)) {
-      // Each assignment is the same conditional update as assign(); a refused one undoes only itself (and
-      // leaves no event: an assignment adds its event only once nothing can refuse it).
+    const proposals = await next(before);
+    const results = await this.assignEach(trx, proposals, now, events);
+    await this.events(trx, events, now);
+    return { before, assigned: proposals.map((proposal, k) => ({ proposal, result: results[k] })) };
+  }
+
+  async assignMany(assignments: ReadonlyArray<ProposedAssignment>, now: number): Promise<AssignResult[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const events: PendingEvent[] = [];
+      const results = await this.assignEach(trx, assignments, now, events);
+      await this.events(trx, events, now);
+      return results;
+    });
+  }
+
+  /**
+   * Each is the same conditional update as assign(), in order; a refused one undoes only itself (and leaves no
+   * event: an assignment adds its event to `events` only once nothing can refuse it).
+   */
+  private async assignEach(trx: Transaction<Database>, assignments: ReadonlyArray<ProposedAssignment>, now: number, events: PendingEvent[]) {
+    const results: AssignResult[] = [];
+    for (const { conversationId, repId } of assignments) {
       await sql`savepoint next_assignment`.execute(trx);
       try {
-        assigned.push({ proposal, result: await this.assignIn(trx, proposal.conversationId, proposal.repId, now, events) });
+        results.push(await this.assignIn(trx, conversationId, repId, now, events));
         await sql`release savepoint next_assignment`.execute(trx);
       } catch (err) {
         if (!(err instanceof Rollback)) throw err;
         await sql`rollback to savepoint next_assignment`.execute(trx);
         await sql`release savepoint next_assignment`.execute(trx);
-        assigned.push({ proposal, result: { ok: false, reason: err.reason } });
+        results.push({ ok: false, reason: err.reason });
       }
     }
-    await this.events(trx, events, now);
-    return { before, assigned };
+    return results;
   }
 
   async abandon(conversationId: string, version: number, now: number, presenceGen?: number) {

@@ -7,6 +7,7 @@ import type { Conversation, CustomerProfile, RepProfile, User } from '../../src/
 import { adminAccountCases } from './store-admin-accounts.contract.ts';
 import { closeAndAssignCases } from './store-close-assign.contract.ts';
 import { closeManyCases } from './store-close-many.contract.ts';
+import { assignManyCases } from './store-assign-many.contract.ts';
 import { queuePlaceCases } from './store-queue-place.contract.ts';
 import { usernameCases } from './store-usernames.contract.ts';
 import { retentionCases } from './store-retention.contract.ts';
@@ -71,6 +72,7 @@ export function storeContract(name: string, factory: StoreFactory, opts: Contrac
     adminAccountCases(() => store);
     closeAndAssignCases(() => store, tick);
     closeManyCases(() => store, tick);
+    assignManyCases(() => store, tick);
     queuePlaceCases(() => store, tick);
     usernameCases(() => store);
     retentionCases(() => store);
