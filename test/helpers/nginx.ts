@@ -34,12 +34,12 @@ export function renderNginxConf(upstreams: string[], port: number, dir: string):
   const servers = upstreams.map((u) => `        server ${u} max_fails=0;`).join('\n');
   const rendered = shipped
     .replace(/(# upstream-servers-begin\n)[\s\S]*?(\n\s*# upstream-servers-end)/, `$1${servers}$2`)
-    .replace(/listen 80;/, `listen 127.0.0.1:${port};`)
+    .replace(/listen 80( backlog=\d+)?;/, `listen 127.0.0.1:${port}$1;`)
     .replace('access_log /dev/stdout switchboard;', `access_log ${join(dir, 'access.log')} switchboard;`)
     .replace('error_log /dev/stderr warn;', `error_log ${join(dir, 'error.log')} warn;\npid ${join(dir, 'nginx.pid')};`)
     // Temp files in the test's own folder, so that nothing needs the system's nginx directories.
     .replace(/http \{\n/, `http {\n    client_body_temp_path ${dir}/body;\n    proxy_temp_path ${dir}/proxy;\n    fastcgi_temp_path ${dir}/fastcgi;\n    uwsgi_temp_path ${dir}/uwsgi;\n    scgi_temp_path ${dir}/scgi;\n`);
-  if (!rendered.includes(servers) || !rendered.includes(`listen 127.0.0.1:${port};`)) throw new Error('deploy/nginx.conf no longer has the upstream markers or `listen 80;`');
+  if (!rendered.includes(servers) || !rendered.includes(`listen 127.0.0.1:${port}`)) throw new Error('deploy/nginx.conf no longer has the upstream markers or `listen 80`');
   return rendered;
 }
 
