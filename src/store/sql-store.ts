@@ -1,14 +1,15 @@
 // The one Store implementation: Kysely over SQLite (better-sqlite3) or PostgreSQL (pg), same queries for both.
 // It is built in layers by what each holds: accounts (sql-accounts.ts), conversations and messages
-// (sql-conversations.ts), and here the routing transitions, whose conditional updates decide (DESIGN R1); their
-// hottest statements are built once in sql-routing-statements.ts.
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+// (sql-conversations.ts), the reads routing and liveness start from (sql-routing-reads.ts), and here the routing
+// transitions, whose conditional updates decide (DESIGN R1); their hottest statements are built once in
+// sql-routing-statements.ts.
+import { sql, type Selectable, type Transaction } from 'kysely';
 import type { Database, RepProfilesTable } from './schema.ts';
-import type { AdmittedPlace, AssignResult, CloseAndAssignResult, CloseItem, ProposedAssignment, RoutingSnapshot, Store } from './port.ts';
+import type { AdmittedPlace, AssignResult, CloseAndAssignResult, CloseItem, ProposedAssignment, Store } from './port.ts';
 import type { ClosedBy, Conversation, ConversationStatus, RepProfile } from '../domain/types.ts';
 import { statesAllowing } from '../domain/conversation.ts';
 import { toConversation, toRep } from './sql-rows.ts';
-import { SqlConversationStore } from './sql-conversations.ts';
+import { SqlRoutingReads } from './sql-routing-reads.ts';
 import { SqlReporting } from './sql-reporting.ts';
 import { SqlRetention } from './sql-retention.ts';
 import { routingStatements } from './sql-routing-statements.ts';
@@ -29,7 +30,7 @@ interface PendingEvent {
   repId: number | null;
 }
 
-export class SqlStore extends SqlConversationStore implements Store {
+export class SqlStore extends SqlRoutingReads implements Store {
   readonly reporting = new SqlReporting(this.db);
   readonly retention = new SqlRetention(this.db);
 
@@ -347,65 +348,7 @@ export class SqlStore extends SqlConversationStore implements Store {
     return row !== undefined;
   }
 
-  async queueDigest(): Promise<{ length: number; seqSum: number }> {
-    const row = await this.db
-      .selectFrom('conversations')
-      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum<number | string | null>('queue_seq').as('s')])
-      .where('status', '=', 'queued')
-      .executeTakeFirstOrThrow();
-    return { length: Number(row.n), seqSum: Number(row.s ?? 0) };
-  }
-
-  async routingSnapshot(opts: { queue?: boolean } = {}): Promise<RoutingSnapshot> {
-    const read = async (db: Kysely<Database> | Transaction<Database>) => {
-      const reps = (await db.selectFrom('rep_profiles').selectAll().orderBy('id').execute()).map(toRep);
-      const queue =
-        opts.queue === false ? [] : (await db.selectFrom('conversations').selectAll().where('status', '=', 'queued').orderBy('queue_seq').execute()).map(toConversation);
-      const assigned = (await db.selectFrom('conversations').selectAll().where('status', '=', 'assigned').execute()).map(toConversation);
-      const floor = await db.selectFrom('counters').select('value').where('name', '=', 'queue_seq').executeTakeFirst();
-      return { reps, queue, assigned, queueSeqFloor: Number(floor?.value ?? 0) };
-    };
-    if (this.dialect === 'postgres') return this.db.transaction().setIsolationLevel('repeatable read').execute(read);
-    return this.db.transaction().execute(read);
-  }
-
-  async recentHandleTimesS(limit: number): Promise<number[]> {
-    const rows = await this.db
-      .selectFrom('conversations')
-      .select(['assigned_at', 'closed_at'])
-      .where('status', '=', 'closed')
-      .where('assigned_at', 'is not', null)
-      .orderBy('closed_at', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => Math.max(0, (Number(r.closed_at) - Number(r.assigned_at)) / 1000));
-  }
-
   async markAccepted(conversationId: string, repId: number, now: number): Promise<void> {
     await this.q.acceptedUpdate(this.db, conversationId, repId, now);
-  }
-
-  async unopened(assignedBefore: number, limit: number): Promise<Conversation[]> {
-    const rows = await this.db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('status', '=', 'assigned')
-      .where('accepted_at', 'is', null)
-      .where('assigned_at', '<=', assignedBefore)
-      .orderBy('assigned_at')
-      .limit(limit)
-      .execute();
-    return rows.map(toConversation);
-  }
-
-  async assignedTo(repId: number): Promise<Conversation[]> {
-    const rows = await this.db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('rep_id', '=', repId)
-      .where('status', '=', 'assigned')
-      .orderBy('queue_seq')
-      .execute();
-    return rows.map(toConversation);
   }
 }
