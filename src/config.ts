@@ -6,10 +6,9 @@ import { isIP } from 'node:net';
 import { makePrivateDir } from './store/private-files.ts';
 
 /**
- * The accept queue of the listening socket (capped by the kernel's somaxconn). Node's default, 511, drops the
- * SYNs of a connect storm beyond it (every customer reconnecting after a restart): each dropped one retries
- * after a second. 2,000 sockets at once: the last answered 2.3–2.8 s after the storm began with 511, 2.0–2.3 s
- * with this (bench/README.md).
+ * The accept queue of the listening socket (capped by the kernel's somaxconn). With Node's default, 511, a connect
+ * storm (every customer reconnecting after a restart) has the SYNs beyond it dropped, each retried by its client
+ * a second later (bench/README.md, the connect bench).
  */
 export const LISTEN_BACKLOG = 4096;
 

@@ -5,6 +5,7 @@
 //   hello: every new socket gets one small JSON frame at once, then is left idle.
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { LISTEN_BACKLOG } from '../../src/config.ts';
 
 const mode = process.env.BARE_MODE ?? 'relay';
 const port = Number(process.env.PORT ?? 0);
@@ -53,8 +54,8 @@ wss.on('connection', (ws, req) => {
   });
 });
 
-// The same accept backlog as the server under test (LISTEN_BACKLOG in src/config.ts): neither drops a storm's SYNs.
-http.listen(port, '127.0.0.1', 4096);
+// The same accept backlog as the server under test: neither drops a storm's SYNs.
+http.listen(port, '127.0.0.1', LISTEN_BACKLOG);
 process.on('SIGTERM', () => {
   for (const c of wss.clients) c.terminate();
   http.close(() => process.exit(0));

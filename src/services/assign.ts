@@ -72,8 +72,8 @@ function undecidedHead(ctx: ServiceContext, work: Proposal[], decided?: Readonly
 
 /**
  * The batch's answers, each announced or handed back in order. A failed batch may have committed, all of it or
- * nothing: each is settled from a fresh read, as a failed single one is. One that cannot be settled stays
- * reserved in the router, where the reconciler finds it.
+ * nothing: each is settled from a fresh read, as a failed single one is. One whose hand-back or fresh read fails
+ * stays reserved in the router, where the reconciler finds it.
  */
 async function commitTogether(ctx: ServiceContext, together: Proposal[], done: Done): Promise<{ next: Proposal[]; failed: boolean }> {
   let results: AssignResult[] | undefined;
@@ -86,15 +86,8 @@ async function commitTogether(ctx: ServiceContext, together: Proposal[], done: D
   for (const [k, p] of together.entries()) {
     try {
       next.push(...(results ? await answered(ctx, p, done, results[k]) : await settle(ctx, p, done)));
-      continue;
     } catch (err) {
-      // Only handing a refused one back can fail after a commit (a committed one is only announced).
-      ctx.reportError(err, 'an assignment of a batch could not be settled; trying its fresh read');
-    }
-    try {
-      if (results) next.push(...(await settle(ctx, p, done)));
-    } catch (err) {
-      ctx.reportError(err, 'settling a failed assignment failed; the reconciler will');
+      ctx.reportError(err, 'settling an assignment of a batch failed; the reconciler will');
     }
   }
   return { next, failed: !results };

@@ -3,22 +3,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import type { NewUser, Store } from '../../src/store/port.ts';
 import type { Conversation } from '../../src/domain/types.ts';
-import type { Database } from '../../src/store/schema.ts';
+import { storedEvents } from './store-close-assign.contract.ts';
 
 const newUser = (): NewUser => {
   const username = `am_${randomUUID().slice(0, 12)}`;
   return { username, email: `${username}@example.com`, firstName: 'First', lastName: 'Last', passwordHash: 'scrypt$stub' };
 };
-
-/** The assigned events stored for these conversations, in the order written. */
-async function assignedEvents(s: Store, ids: string[]): Promise<string[]> {
-  const db = (s as unknown as { db: Kysely<Database> }).db;
-  const rows = await db.selectFrom('conversation_events').select(['conversation_id', 'rep_id']).where('conversation_id', 'in', ids).where('kind', '=', 'assigned').orderBy('id').execute();
-  return rows.map((r) => `${ids.indexOf(r.conversation_id)} ${r.rep_id}`);
-}
 
 export function assignManyCases(store: () => Store, tick: () => number): void {
   describe('assignMany', () => {
@@ -64,7 +56,7 @@ export function assignManyCases(store: () => Store, tick: () => number): void {
       }
       assert.equal((await s.getRep(reps[0]))?.load, 2);
       assert.equal((await s.getRep(reps[1]))?.load, 1);
-      assert.deepEqual(await assignedEvents(s, convs.map((c) => c.id)), [`0 ${reps[0]}`, `1 ${reps[1]}`, `2 ${reps[0]}`]);
+      assert.deepEqual(await storedEvents(s, convs.map((c) => c.id)), [`assigned 0 ${reps[0]}`, `assigned 1 ${reps[1]}`, `assigned 2 ${reps[0]}`]);
     });
 
     it('a refused one (rep full after an earlier one, or conversation no longer queued) changes nothing; the others commit', async () => {
@@ -89,7 +81,7 @@ export function assignManyCases(store: () => Store, tick: () => number): void {
       assert.equal((await s.getRep(reps[0]))?.load, 1);
       assert.equal((await s.getRep(reps[1]))?.load, 1);
       assert.equal(await s.hasHeld(convs[0].id, reps[1]), false);
-      assert.deepEqual(await assignedEvents(s, convs.map((c) => c.id)), [`0 ${reps[0]}`, `2 ${reps[1]}`], 'no event for a refused one');
+      assert.deepEqual(await storedEvents(s, convs.map((c) => c.id)), [`assigned 0 ${reps[0]}`, `assigned 2 ${reps[1]}`], 'no event for a refused one');
     });
 
     it('an offline rep refuses; an empty list commits nothing and answers nothing', async () => {

@@ -14,7 +14,7 @@ const newUser = (): NewUser => {
 };
 
 /** The assigned and closed events stored for these conversations, in the order written (both adapters are SqlStores). */
-async function storedEvents(s: Store, ids: string[]): Promise<string[]> {
+export async function storedEvents(s: Store, ids: string[]): Promise<string[]> {
   const db = (s as unknown as { db: Kysely<Database> }).db;
   const rows = await db.selectFrom('conversation_events').select(['conversation_id', 'kind', 'rep_id']).where('conversation_id', 'in', ids).where('kind', 'in', ['assigned', 'closed']).orderBy('id').execute();
   return rows.map((r) => `${r.kind} ${ids.indexOf(r.conversation_id)} ${r.rep_id}`);

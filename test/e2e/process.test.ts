@@ -2,12 +2,25 @@
 // variable, and SIGTERM drains with 1012 and exit code 0.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runToExit, startInstance } from '../helpers/processes.ts';
 import { createTempDatabase, requirePostgres } from '../helpers/pg.ts';
 import { chatPath, connect, openConversation, registerCustomer, registerRep } from '../helpers/client.ts';
+
+/** The accept queue of the socket listening on `port`, as the kernel reports it (`ss`: Send-Q of a LISTEN socket). */
+function listenBacklog(port: number): number | string {
+  let out: string;
+  try {
+    out = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' });
+  } catch (err) {
+    return `ss failed (${(err as Error).message.split('\n')[0]}): install iproute2`;
+  }
+  const cols = out.trim().split(/\s+/);
+  return cols[0] === 'LISTEN' ? Number(cols[2]) : `no LISTEN socket on ${port} in: ${out}`;
+}
 
 // The exit codes main.ts documents: 2 for a configuration error, 3 for a refused second instance. A
 // timeout or a crash (exit 1) is neither, so it fails these cases.
@@ -62,6 +75,20 @@ describe('process', () => {
       }
     } finally {
       await db.drop();
+    }
+  });
+
+  it('listens with an accept queue a connect storm fits in (4096, or the kernel cap), not the default 511', { timeout: 60_000 }, async (t) => {
+    const inst = await startInstance({});
+    try {
+      const cap = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+      const backlog = listenBacklog(inst.port);
+      // Outside CI a machine without iproute2 skips, loudly; under CI=true it fails.
+      if (typeof backlog === 'string' && backlog.startsWith('ss failed') && process.env.CI !== 'true') return t.skip(backlog);
+      assert.equal(backlog, Math.min(4096, cap));
+    } finally {
+      inst.kill('SIGTERM');
+      await inst.exited;
     }
   });
 
